@@ -1,0 +1,124 @@
+import path from 'node:path';
+
+/** Typed service configuration, parsed once from the environment at start-up. */
+export interface Config {
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /** Base of the URLs written onto Image nodes, so a person in Neo4j Browser can open them. */
+    readonly publicBaseUrl: string;
+    /** Upper bound for a JSON request body (data URLs travel inside it). */
+    readonly maxRequestBytes: number;
+  };
+  readonly neo4j: {
+    readonly uri: string;
+    readonly user: string;
+    readonly password: string;
+    readonly database: string;
+  };
+  readonly images: {
+    readonly storeDir: string;
+    readonly maxBytes: number;
+    readonly maxPixels: number;
+    readonly maxPerEntity: number;
+  };
+  readonly limits: {
+    readonly maxBatchSize: number;
+    readonly maxPageSize: number;
+    readonly maxCandidates: number;
+  };
+  /** Apply pending migrations from db/migrations when the service starts. */
+  readonly migrateOnStart: boolean;
+  readonly logLevel: string;
+  /** Development mode adds stack traces to GraphQL errors and turns on the Apollo landing page. */
+  readonly isDevelopment: boolean;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function readString(env: Env, key: string, fallback: string): string {
+  const value = env[key]?.trim();
+  return value === undefined || value === '' ? fallback : value;
+}
+
+function readInteger(env: Env, key: string, fallback: number, min: number, max: number): number {
+  const raw = env[key]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${key} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) {
+    throw new ConfigError(`${key} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function readBoolean(env: Env, key: string, fallback: boolean): boolean {
+  const raw = env[key]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${key} must be true or false, got "${raw}"`);
+}
+
+function readUrl(env: Env, key: string, fallback: string, protocols: readonly string[]): string {
+  const value = readString(env, key, fallback);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${key} is not a valid URL: "${value}"`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`${key} must use one of ${protocols.join(', ')}, got "${url.protocol}"`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+const NEO4J_PROTOCOLS = ['bolt:', 'bolt+s:', 'bolt+ssc:', 'neo4j:', 'neo4j+s:', 'neo4j+ssc:'];
+
+/** Parses and validates the environment; throws a ConfigError that names the offending variable. */
+export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
+  const host = readString(env, 'POLYLINK_HOST', '127.0.0.1');
+  const port = readInteger(env, 'POLYLINK_PORT', 4000, 0, 65535);
+  const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const config: Config = {
+    http: {
+      host,
+      port,
+      publicBaseUrl: readUrl(env, 'POLYLINK_PUBLIC_URL', `http://${displayHost}:${port}`, [
+        'http:',
+        'https:',
+      ]),
+      maxRequestBytes: readInteger(env, 'POLYLINK_MAX_REQUEST_BYTES', 64 * 1024 * 1024, 1024, 2 ** 31),
+    },
+    neo4j: {
+      uri: readUrl(env, 'NEO4J_URI', 'bolt://127.0.0.1:7687', NEO4J_PROTOCOLS),
+      user: readString(env, 'NEO4J_USER', 'neo4j'),
+      password: env.NEO4J_PASSWORD ?? '',
+      database: readString(env, 'NEO4J_DATABASE', 'neo4j'),
+    },
+    images: {
+      storeDir: path.resolve(cwd, readString(env, 'POLYLINK_IMAGE_DIR', 'var/images')),
+      maxBytes: readInteger(env, 'POLYLINK_MAX_IMAGE_BYTES', 20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+      maxPixels: readInteger(env, 'POLYLINK_MAX_IMAGE_PIXELS', 50_000_000, 1, 1_000_000_000),
+      maxPerEntity: readInteger(env, 'POLYLINK_MAX_IMAGES_PER_ENTITY', 16, 1, 256),
+    },
+    limits: {
+      maxBatchSize: readInteger(env, 'POLYLINK_MAX_BATCH', 100, 1, 10_000),
+      maxPageSize: readInteger(env, 'POLYLINK_MAX_PAGE', 200, 1, 10_000),
+      maxCandidates: readInteger(env, 'POLYLINK_MAX_CANDIDATES', 100, 1, 10_000),
+    },
+    migrateOnStart: readBoolean(env, 'POLYLINK_MIGRATE_ON_START', true),
+    logLevel: readString(env, 'LOG_LEVEL', 'info'),
+    isDevelopment: readString(env, 'NODE_ENV', 'development') === 'development',
+  };
+  const validLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!validLevels.includes(config.logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${validLevels.join(', ')}`);
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,20 @@
+import type { CandidateService } from '../services/candidate-service.js';
+import type { EntityQueries } from '../services/entity-queries.js';
+import type { EntityService } from '../services/entity-service.js';
+import { createLoaders, type Loaders } from './loaders.js';
+
+/** What resolvers may use: services and loaders, never the driver. */
+export interface Services {
+  readonly entities: Pick<EntityService, 'register' | 'registerMany' | 'update' | 'delete'>;
+  readonly queries: Pick<EntityQueries, 'findByIds' | 'imagesOf' | 'image' | 'domains' | 'page'>;
+  readonly candidates: Pick<CandidateService, 'generate'>;
+}
+
+export interface Context {
+  readonly services: Services;
+  readonly loaders: Loaders;
+}
+
+export function createContext(services: Services): Context {
+  return { services, loaders: createLoaders(services.queries) };
+}

@@ -1,0 +1,108 @@
+import neo4j, { Neo4jError, type Driver, type ManagedTransaction } from 'neo4j-driver';
+import { AppError, DatabaseUnavailableError, UniquenessViolationError } from '../errors.js';
+import type { Config } from '../config.js';
+
+/** The one handle to a transaction that repositories see: parameterised Cypher in, plain rows out. */
+export interface Tx {
+  query<Row extends Record<string, unknown>>(
+    cypher: string,
+    params?: Record<string, unknown>,
+  ): Promise<Row[]>;
+}
+
+/** The application's view of Neo4j. This module is the only runtime importer of neo4j-driver. */
+export interface Graph {
+  readonly database: string;
+  read<T>(operation: string, work: (tx: Tx) => Promise<T>): Promise<T>;
+  write<T>(operation: string, work: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Schema commands cannot share a transaction with data writes, so each runs on its own. */
+  runAutoCommit(cypher: string, params?: Record<string, unknown>): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const CONSTRAINT_VIOLATION = 'Neo.ClientError.Schema.ConstraintValidationFailed';
+const UNAVAILABLE_CODES = new Set([
+  neo4j.error.SERVICE_UNAVAILABLE,
+  neo4j.error.SESSION_EXPIRED,
+  'Neo.TransientError.General.DatabaseUnavailable',
+  'Neo.ClientError.Database.DatabaseNotFound',
+]);
+
+/** Storage errors are translated here, once, into the documented application errors. */
+export function translateDriverError(error: unknown): unknown {
+  if (error instanceof AppError || !(error instanceof Neo4jError)) return error;
+  if (error.code === CONSTRAINT_VIOLATION) {
+    return new UniquenessViolationError(error);
+  }
+  if (UNAVAILABLE_CODES.has(error.code)) return new DatabaseUnavailableError(error);
+  return error;
+}
+
+function wrapTransaction(tx: ManagedTransaction): Tx {
+  return {
+    async query<Row extends Record<string, unknown>>(
+      cypher: string,
+      params: Record<string, unknown> = {},
+    ): Promise<Row[]> {
+      const result = await tx.run(cypher, params);
+      return result.records.map((record) => record.toObject() as Row);
+    },
+  };
+}
+
+/** Creates the single driver for the process and fails fast, naming the URI, when Neo4j cannot be reached. */
+export async function createGraph(config: Config['neo4j']): Promise<Graph> {
+  const auth =
+    config.password === '' ? undefined : neo4j.auth.basic(config.user, config.password);
+  // Integers come back as JS numbers: counts and positions here never approach 2^53.
+  const driver: Driver = neo4j.driver(config.uri, auth, { disableLosslessIntegers: true });
+  try {
+    await driver.verifyConnectivity({ database: config.database });
+  } catch (error) {
+    await driver.close();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Cannot reach Neo4j at ${config.uri} (database "${config.database}"): ${reason}`, {
+      cause: error,
+    });
+  }
+
+  async function inSession<T>(
+    mode: 'READ' | 'WRITE',
+    operation: string,
+    work: (tx: Tx) => Promise<T>,
+  ): Promise<T> {
+    const session = driver.session({ database: config.database, defaultAccessMode: mode });
+    const txConfig = { metadata: { app: 'polylink', operation } };
+    try {
+      const run = (tx: ManagedTransaction) => work(wrapTransaction(tx));
+      return mode === 'READ'
+        ? await session.executeRead(run, txConfig)
+        : await session.executeWrite(run, txConfig);
+    } catch (error) {
+      throw translateDriverError(error);
+    } finally {
+      await session.close();
+    }
+  }
+
+  return {
+    database: config.database,
+    read: (operation, work) => inSession('READ', operation, work),
+    write: (operation, work) => inSession('WRITE', operation, work),
+    async runAutoCommit(cypher, params = {}) {
+      const session = driver.session({ database: config.database });
+      try {
+        await session.run(cypher, params);
+      } catch (error) {
+        throw translateDriverError(error);
+      } finally {
+        await session.close();
+      }
+    },
+    async ping() {
+      await inSession('READ', 'ping', (tx) => tx.query('RETURN 1 AS ok'));
+    },
+    close: () => driver.close(),
+  };
+}

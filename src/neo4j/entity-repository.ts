@@ -1,0 +1,241 @@
+import type { Tx } from './driver.js';
+
+/** An entity as stored, without its images. Timestamps are ISO-8601 strings. */
+export interface EntityRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly aliases: readonly string[];
+  readonly description: string;
+  readonly domain: string;
+  readonly tags: readonly string[];
+  readonly contentHash: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface ImageRecord {
+  readonly sha256: string;
+  readonly mime: string;
+  readonly format: string;
+  readonly width: number;
+  readonly height: number;
+  readonly byteSize: number;
+  readonly url: string;
+  readonly createdAt: string;
+}
+
+/** Everything written for one entity: its fields, lookup keys derived from its names, and its images in order. */
+export interface EntityWrite {
+  readonly id: string;
+  readonly name: string;
+  readonly aliases: readonly string[];
+  readonly description: string;
+  readonly domain: string;
+  readonly tags: readonly string[];
+  readonly contentHash: string;
+  /** Aliases joined into one string for the full-text indexes. */
+  readonly aliasText: string;
+  readonly initialismText: string;
+  readonly images: readonly Omit<ImageRecord, 'createdAt'>[];
+}
+
+const ENTITY_FIELDS = `e {
+  .id, .name, .aliases, .description, .domain, .tags, .contentHash,
+  createdAt: toString(e.createdAt), updatedAt: toString(e.updatedAt)
+}`;
+
+const IMAGE_FIELDS = `i {
+  .sha256, .mime, .format, .width, .height, .byteSize, .url, createdAt: toString(i.createdAt)
+}`;
+
+// Attaches images in the given order; FOREACH keeps the entity row alive when there are none.
+const ATTACH_IMAGES = `
+FOREACH (image IN $entity.images |
+  MERGE (i:Image {sha256: image.sha256})
+  ON CREATE SET i.mime = image.mime, i.format = image.format, i.width = toInteger(image.width),
+                i.height = toInteger(image.height), i.byteSize = toInteger(image.byteSize),
+                i.url = image.url, i.createdAt = datetime()
+  MERGE (e)-[r:HAS_IMAGE]->(i)
+  SET r.position = toInteger(image.position))`;
+
+// Image nodes that nothing points at any more; later features (links, query images) add relationships.
+const DELETE_ORPHANED_IMAGES = `
+MATCH (i:Image) WHERE i.sha256 IN $candidates AND NOT (i)--()
+WITH i, i.sha256 AS sha256
+DELETE i
+RETURN collect(sha256) AS removed`;
+
+function entityParams(entity: EntityWrite): Record<string, unknown> {
+  return {
+    entity: {
+      ...entity,
+      images: entity.images.map((image, position) => ({ ...image, position })),
+    },
+  };
+}
+
+export async function findEntitiesByIds(tx: Tx, ids: readonly string[]): Promise<EntityRecord[]> {
+  const rows = await tx.query<{ entity: EntityRecord }>(
+    `MATCH (e:Entity) WHERE e.id IN $ids RETURN ${ENTITY_FIELDS} AS entity`,
+    { ids },
+  );
+  return rows.map((row) => row.entity);
+}
+
+export async function findContentHashes(
+  tx: Tx,
+  ids: readonly string[],
+): Promise<Map<string, string>> {
+  const rows = await tx.query<{ id: string; contentHash: string }>(
+    'MATCH (e:Entity) WHERE e.id IN $ids RETURN e.id AS id, e.contentHash AS contentHash',
+    { ids },
+  );
+  return new Map(rows.map((row) => [row.id, row.contentHash]));
+}
+
+export async function createEntity(tx: Tx, entity: EntityWrite): Promise<void> {
+  await tx.query(
+    `CREATE (e:Entity {
+       id: $entity.id, name: $entity.name, aliases: $entity.aliases, aliasText: $entity.aliasText,
+       description: $entity.description, domain: $entity.domain, tags: $entity.tags,
+       initialismText: $entity.initialismText, contentHash: $entity.contentHash,
+       createdAt: datetime(), updatedAt: datetime()
+     })
+     WITH e ${ATTACH_IMAGES}`,
+    entityParams(entity),
+  );
+}
+
+/** Replaces an entity's fields and image list; returns the hashes of images no longer used by anything. */
+export async function replaceEntity(tx: Tx, entity: EntityWrite): Promise<string[]> {
+  const rows = await tx.query<{ previous: string[] }>(
+    `MATCH (e:Entity {id: $entity.id})
+     OPTIONAL MATCH (e)-[old:HAS_IMAGE]->(previousImage:Image)
+     WITH e, collect(old) AS oldLinks, collect(previousImage.sha256) AS previous
+     FOREACH (link IN oldLinks | DELETE link)
+     SET e.name = $entity.name, e.aliases = $entity.aliases, e.aliasText = $entity.aliasText,
+         e.description = $entity.description, e.domain = $entity.domain, e.tags = $entity.tags,
+         e.initialismText = $entity.initialismText, e.contentHash = $entity.contentHash,
+         e.updatedAt = datetime()
+     WITH e, previous ${ATTACH_IMAGES}
+     RETURN previous`,
+    entityParams(entity),
+  );
+  return deleteOrphanedImages(tx, rows[0]?.previous ?? []);
+}
+
+/** Deletes the entity with every relationship it has; returns whether it existed and the images it orphaned. */
+export async function deleteEntity(
+  tx: Tx,
+  id: string,
+): Promise<{ deleted: boolean; removedImages: string[] }> {
+  const rows = await tx.query<{ images: string[] }>(
+    `MATCH (e:Entity {id: $id})
+     OPTIONAL MATCH (e)-[:HAS_IMAGE]->(i:Image)
+     WITH e, collect(i.sha256) AS images
+     DETACH DELETE e
+     RETURN images`,
+    { id },
+  );
+  const row = rows[0];
+  if (!row) return { deleted: false, removedImages: [] };
+  return { deleted: true, removedImages: await deleteOrphanedImages(tx, row.images) };
+}
+
+async function deleteOrphanedImages(tx: Tx, candidates: readonly string[]): Promise<string[]> {
+  if (candidates.length === 0) return [];
+  const rows = await tx.query<{ removed: string[] }>(DELETE_ORPHANED_IMAGES, { candidates });
+  return rows[0]?.removed ?? [];
+}
+
+export interface EntityPageQuery {
+  readonly domain: string | null;
+  readonly afterId: string | null;
+  readonly first: number;
+}
+
+/** Keyset pagination in id order, served by the uniqueness constraint's index. */
+export async function listEntities(
+  tx: Tx,
+  query: EntityPageQuery,
+): Promise<{ entities: EntityRecord[]; hasNextPage: boolean }> {
+  const rows = await tx.query<{ entity: EntityRecord }>(
+    `MATCH (e:Entity)
+     WHERE ($domain IS NULL OR e.domain = $domain) AND ($afterId IS NULL OR e.id > $afterId)
+     RETURN ${ENTITY_FIELDS} AS entity
+     ORDER BY e.id
+     LIMIT toInteger($limit)`,
+    { domain: query.domain, afterId: query.afterId, limit: query.first + 1 },
+  );
+  const entities = rows.map((row) => row.entity);
+  return { entities: entities.slice(0, query.first), hasNextPage: entities.length > query.first };
+}
+
+export async function countEntities(tx: Tx, domain: string | null): Promise<number> {
+  const rows = await tx.query<{ total: number }>(
+    'MATCH (e:Entity) WHERE $domain IS NULL OR e.domain = $domain RETURN count(e) AS total',
+    { domain },
+  );
+  return rows[0]?.total ?? 0;
+}
+
+export async function listDomains(tx: Tx): Promise<{ domain: string; entityCount: number }[]> {
+  return tx.query<{ domain: string; entityCount: number }>(
+    'MATCH (e:Entity) RETURN e.domain AS domain, count(e) AS entityCount ORDER BY domain',
+  );
+}
+
+export async function findImagesByEntityIds(
+  tx: Tx,
+  ids: readonly string[],
+): Promise<Map<string, ImageRecord[]>> {
+  const rows = await tx.query<{ id: string; images: ImageRecord[] }>(
+    `MATCH (e:Entity) WHERE e.id IN $ids
+     OPTIONAL MATCH (e)-[r:HAS_IMAGE]->(i:Image)
+     WITH e, r, i ORDER BY r.position
+     RETURN e.id AS id, collect(${IMAGE_FIELDS}) AS images`,
+    { ids },
+  );
+  return new Map(rows.map((row) => [row.id, row.images]));
+}
+
+export async function findImagesBySha256(
+  tx: Tx,
+  hashes: readonly string[],
+): Promise<ImageRecord[]> {
+  const rows = await tx.query<{ image: ImageRecord }>(
+    `MATCH (i:Image) WHERE i.sha256 IN $hashes RETURN ${IMAGE_FIELDS} AS image`,
+    { hashes },
+  );
+  return rows.map((row) => row.image);
+}
+
+export interface ScoredEntity {
+  readonly entity: EntityRecord;
+  readonly score: number;
+}
+
+/** Lucene (BM25) search over one of the full-text indexes created by the migrations. */
+export async function searchFullText(
+  tx: Tx,
+  index: 'entity_text' | 'entity_names',
+  luceneQuery: string,
+  options: { limit: number; domain: string | null },
+): Promise<ScoredEntity[]> {
+  return tx.query<{ entity: EntityRecord; score: number }>(
+    `CALL db.index.fulltext.queryNodes($index, $luceneQuery, {limit: toInteger($fetch)})
+     YIELD node AS e, score
+     WHERE $domain IS NULL OR e.domain = $domain
+     RETURN ${ENTITY_FIELDS} AS entity, score
+     ORDER BY score DESC, e.id
+     LIMIT toInteger($limit)`,
+    {
+      index,
+      luceneQuery,
+      domain: options.domain,
+      limit: options.limit,
+      // With a domain filter the index cannot filter, so fetch more before filtering.
+      fetch: options.domain === null ? options.limit : options.limit * 5,
+    },
+  );
+}

@@ -1,0 +1,321 @@
+import type { Config } from '../config.js';
+import {
+  AppError,
+  BadInputError,
+  ConflictError,
+  NotFoundError,
+  UniquenessViolationError,
+} from '../errors.js';
+import { initialism } from '../candidates/text-normalize.js';
+import { inspectImage, type InspectedImage } from '../images/image-decoding.js';
+import { decodeDataUrl, readUpload, type ImageSource } from '../images/image-source.js';
+import { isSha256Hex, sha256Hex, type ImageStore } from '../images/image-store.js';
+import type { Graph, Tx } from '../neo4j/driver.js';
+import * as entities from '../neo4j/entity-repository.js';
+import type { EntityRecord, EntityWrite, ImageRecord } from '../neo4j/entity-repository.js';
+import type { Logger } from '../logger.js';
+import {
+  entityContentHash,
+  normalizeEntityFields,
+  normalizeEntityId,
+  type EntityFields,
+} from './entity-input.js';
+
+export interface EntityInput extends EntityFields {
+  readonly id: string;
+  readonly images?: readonly ImageSource[] | null;
+}
+
+export interface EntityPatch extends Partial<EntityFields> {
+  readonly images?: readonly ImageSource[] | null;
+}
+
+export type RegistrationStatus = 'CREATED' | 'UNCHANGED';
+
+export interface RegistrationResult {
+  readonly entity: EntityRecord;
+  readonly status: RegistrationStatus;
+}
+
+type PreparedImage = Omit<ImageRecord, 'createdAt'> & { readonly bytes: Uint8Array | null };
+
+export interface EntityServiceDeps {
+  readonly graph: Graph;
+  readonly imageStore: ImageStore;
+  readonly config: Pick<Config, 'images' | 'limits' | 'http'>;
+  readonly logger: Logger;
+}
+
+function describeImage(entityId: string, index: number): string {
+  return `images[${index}] of entity "${entityId}"`;
+}
+
+/** Registration, update and deletion of entities: validation, image storage, and one transaction per call. */
+export class EntityService {
+  constructor(private readonly deps: EntityServiceDeps) {}
+
+  imageUrl(sha256: string): string {
+    return `${this.deps.config.http.publicBaseUrl}/images/${sha256}`;
+  }
+
+  async register(input: EntityInput): Promise<RegistrationResult> {
+    const [result] = await this.registerMany([input]);
+    if (!result) throw new Error('registerMany returned no result for one input');
+    return result;
+  }
+
+  /**
+   * All-or-nothing: every image is decoded and checked before anything is written, and all
+   * entities are created in one transaction. Content identical to what is stored is a no-op.
+   */
+  async registerMany(inputs: readonly EntityInput[]): Promise<RegistrationResult[]> {
+    const { maxBatchSize } = this.deps.config.limits;
+    if (inputs.length === 0) throw new BadInputError('inputs must not be empty', { field: 'inputs' });
+    if (inputs.length > maxBatchSize) {
+      throw new BadInputError(`At most ${maxBatchSize} entities per call`, { field: 'inputs' });
+    }
+    const prepared = await this.prepareWrites(inputs);
+    const writes = prepared.map((entry) => entry.write);
+    const newlyStored = await this.storeImageBytes(prepared.flatMap((entry) => entry.images));
+    try {
+      return await this.writeWithRaceRetry(() =>
+        this.deps.graph.write('registerEntities', (tx) => this.createOrConfirm(tx, writes)),
+      );
+    } catch (error) {
+      await this.discardUnreferencedImages(newlyStored);
+      throw error;
+    }
+  }
+
+  async update(rawId: string, patch: EntityPatch): Promise<EntityRecord> {
+    const id = normalizeEntityId(rawId);
+    const current = await this.deps.graph.read('updateEntity.load', async (tx) => {
+      const [entity] = await entities.findEntitiesByIds(tx, [id]);
+      const images = (await entities.findImagesByEntityIds(tx, [id])).get(id) ?? [];
+      return entity ? { entity, images } : null;
+    });
+    if (!current) throw new NotFoundError('Entity', id);
+    const fields = normalizeEntityFields({
+      name: patch.name ?? current.entity.name,
+      aliases: patch.aliases ?? current.entity.aliases,
+      description: patch.description ?? current.entity.description,
+      domain: patch.domain ?? current.entity.domain,
+      tags: patch.tags ?? current.entity.tags,
+    });
+    const images =
+      patch.images === undefined || patch.images === null
+        ? current.images.map((image) => ({ ...image, bytes: null }))
+        : await this.prepareImages(id, patch.images);
+    const write = this.toWrite(id, fields, images);
+    const newlyStored = await this.storeImageBytes(images);
+    let removedImages: string[];
+    try {
+      removedImages = await this.deps.graph.write('updateEntity', async (tx) => {
+        const [exists] = await entities.findEntitiesByIds(tx, [id]);
+        if (!exists) throw new NotFoundError('Entity', id);
+        return entities.replaceEntity(tx, write);
+      });
+    } catch (error) {
+      await this.discardUnreferencedImages(newlyStored);
+      throw error;
+    }
+    await this.removeImageFiles(removedImages);
+    const [updated] = await this.deps.graph.read('updateEntity.reload', (tx) =>
+      entities.findEntitiesByIds(tx, [id]),
+    );
+    if (!updated) throw new NotFoundError('Entity', id);
+    return updated;
+  }
+
+  async delete(rawId: string): Promise<{ id: string; removedImages: string[] }> {
+    const id = normalizeEntityId(rawId);
+    const result = await this.deps.graph.write('deleteEntity', (tx) => entities.deleteEntity(tx, id));
+    if (!result.deleted) throw new NotFoundError('Entity', id);
+    await this.removeImageFiles(result.removedImages);
+    return { id, removedImages: result.removedImages };
+  }
+
+  private async prepareWrites(
+    inputs: readonly EntityInput[],
+  ): Promise<{ write: EntityWrite; images: PreparedImage[] }[]> {
+    const writesById = new Map<string, EntityWrite>();
+    const prepared: { write: EntityWrite; images: PreparedImage[] }[] = [];
+    for (const input of inputs) {
+      const id = normalizeEntityId(input.id);
+      const fields = normalizeEntityFields(input);
+      const images = await this.prepareImages(id, input.images ?? []);
+      const write = this.toWrite(id, fields, images);
+      const earlier = writesById.get(id);
+      if (earlier) {
+        if (earlier.contentHash !== write.contentHash) {
+          throw new BadInputError(`Entity "${id}" appears twice in the batch with different content`, {
+            field: 'id',
+            id,
+          });
+        }
+        continue;
+      }
+      writesById.set(id, write);
+      prepared.push({ write, images });
+    }
+    return prepared;
+  }
+
+  private toWrite(
+    id: string,
+    fields: ReturnType<typeof normalizeEntityFields>,
+    images: readonly PreparedImage[],
+  ): EntityWrite {
+    const names = [fields.name, ...fields.aliases];
+    const initialisms = [...new Set(names.flatMap((name) => initialism(name)))];
+    return {
+      id,
+      ...fields,
+      contentHash: entityContentHash(
+        fields,
+        images.map((image) => image.sha256),
+      ),
+      aliasText: fields.aliases.join(' | '),
+      initialismText: initialisms.join(' '),
+      // Bytes stay out of the Cypher parameters: they live in the image store.
+      images: images.map(({ bytes: _bytes, ...record }) => record),
+    };
+  }
+
+  private async prepareImages(
+    entityId: string,
+    sources: readonly ImageSource[],
+  ): Promise<PreparedImage[]> {
+    const { maxPerEntity } = this.deps.config.images;
+    if (sources.length > maxPerEntity) {
+      throw new BadInputError(`Entity "${entityId}" has ${sources.length} images; the limit is ${maxPerEntity}`, {
+        field: 'images',
+      });
+    }
+    const prepared: PreparedImage[] = [];
+    for (const [index, source] of sources.entries()) {
+      try {
+        prepared.push(await this.prepareImage(source));
+      } catch (error) {
+        if (error instanceof AppError) {
+          const where = describeImage(entityId, index);
+          const details = { ...error.extensions, entityId, imageIndex: index };
+          throw new AppError(`${where}: ${error.message}`, error.code, details);
+        }
+        throw error;
+      }
+    }
+    // The same image twice in one entity adds nothing; keep the first position.
+    return prepared.filter(
+      (image, index) => prepared.findIndex((other) => other.sha256 === image.sha256) === index,
+    );
+  }
+
+  private async prepareImage(source: ImageSource): Promise<PreparedImage> {
+    const limits = this.deps.config.images;
+    if (source.kind === 'stored') {
+      const sha256 = source.sha256.toLowerCase();
+      if (!isSha256Hex(sha256)) throw new BadInputError('sha256 must be 64 hex digits', { field: 'sha256' });
+      const [stored] = await this.deps.graph.read('images.find', (tx) =>
+        entities.findImagesBySha256(tx, [sha256]),
+      );
+      if (!stored) throw new NotFoundError('Image', sha256);
+      return { ...stored, bytes: null };
+    }
+    const bytes = await this.readBytes(source);
+    const inspected: InspectedImage = await inspectImage(bytes, limits);
+    const sha256 = sha256Hex(bytes);
+    return {
+      sha256,
+      mime: inspected.mime,
+      format: inspected.format,
+      width: inspected.width,
+      height: inspected.height,
+      byteSize: bytes.byteLength,
+      url: this.imageUrl(sha256),
+      bytes,
+    };
+  }
+
+  private async readBytes(source: Exclude<ImageSource, { kind: 'stored' }>): Promise<Uint8Array> {
+    const { maxBytes } = this.deps.config.images;
+    switch (source.kind) {
+      case 'upload':
+        return readUpload(source.upload, maxBytes);
+      case 'dataUrl':
+        return decodeDataUrl(source.dataUrl, maxBytes);
+      case 'bytes':
+        return source.bytes;
+    }
+  }
+
+  /** Writes bytes before the transaction: content-addressed files are harmless if it then fails. */
+  private async storeImageBytes(images: readonly PreparedImage[]): Promise<string[]> {
+    const newlyStored: string[] = [];
+    for (const image of images) {
+      if (image.bytes === null || (await this.deps.imageStore.has(image.sha256))) continue;
+      await this.deps.imageStore.put(image.sha256, image.bytes);
+      newlyStored.push(image.sha256);
+    }
+    return newlyStored;
+  }
+
+  private async createOrConfirm(tx: Tx, writes: readonly EntityWrite[]): Promise<RegistrationResult[]> {
+    const ids = writes.map((write) => write.id);
+    const existing = await entities.findContentHashes(tx, ids);
+    const statuses = new Map<string, RegistrationStatus>();
+    for (const write of writes) {
+      const storedHash = existing.get(write.id);
+      if (storedHash === undefined) {
+        await entities.createEntity(tx, write);
+        statuses.set(write.id, 'CREATED');
+      } else if (storedHash === write.contentHash) {
+        statuses.set(write.id, 'UNCHANGED');
+      } else {
+        throw new ConflictError(
+          `Entity "${write.id}" already exists with different content; use updateEntity to change it`,
+          { id: write.id },
+        );
+      }
+    }
+    const records = new Map((await entities.findEntitiesByIds(tx, ids)).map((e) => [e.id, e]));
+    return writes.map((write) => {
+      const entity = records.get(write.id);
+      if (!entity) throw new Error(`Entity ${write.id} vanished inside its own transaction`);
+      return { entity, status: statuses.get(write.id) ?? 'UNCHANGED' };
+    });
+  }
+
+  /**
+   * Two concurrent registrations of one new id both see it absent; the loser hits the uniqueness
+   * constraint. Running the loser again turns that into UNCHANGED (or a real content conflict).
+   */
+  private async writeWithRaceRetry<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof UniquenessViolationError) return write();
+      throw error;
+    }
+  }
+
+  private async discardUnreferencedImages(hashes: readonly string[]): Promise<void> {
+    if (hashes.length === 0) return;
+    const referenced = await this.deps.graph
+      .read('images.find', (tx) => entities.findImagesBySha256(tx, hashes))
+      .catch(() => null);
+    if (referenced === null) return; // Cannot tell: keeping a stray file is safer than losing a used one.
+    const keep = new Set(referenced.map((image) => image.sha256));
+    await this.removeImageFiles(hashes.filter((hash) => !keep.has(hash)));
+  }
+
+  private async removeImageFiles(hashes: readonly string[]): Promise<void> {
+    for (const hash of hashes) {
+      try {
+        await this.deps.imageStore.remove(hash);
+      } catch (error) {
+        this.deps.logger.warn({ err: error, sha256: hash }, 'could not remove an orphaned image file');
+      }
+    }
+  }
+}
