@@ -28,7 +28,12 @@ export interface App {
 }
 
 /** The services every entry point (HTTP, CLI) builds on one graph. */
-export function createServices(graph: Graph, config: Config, logger: Logger): Services {
+export function createServices(
+  graph: Graph,
+  config: Config,
+  logger: Logger,
+  publicBaseUrl: string,
+): Services {
   const queries = new EntityQueries(graph, config.limits);
   return {
     queries,
@@ -37,6 +42,7 @@ export function createServices(graph: Graph, config: Config, logger: Logger): Se
       imageStore: new ImageStore(config.images.storeDir),
       config,
       logger,
+      publicBaseUrl,
     }),
     candidates: new CandidateService(graph, config.limits),
   };
@@ -58,11 +64,36 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
 }
 
 async function startHttp(graph: Graph, config: Config, logger: Logger): Promise<App> {
-  const services = createServices(graph, config, logger);
-  const imageStore = new ImageStore(config.images.storeDir);
   const expressApp = express();
   expressApp.disable('x-powered-by');
   const httpServer = http.createServer(expressApp);
+  // Listen first: with port 0 the image URLs can only be known once the OS has picked the port.
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.http.port, config.http.host, () => resolve());
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+  const url = `http://${host}:${port}`;
+  try {
+    return await mountRoutes({ expressApp, httpServer, url, graph, config, logger });
+  } catch (error) {
+    httpServer.close();
+    throw error;
+  }
+}
+
+async function mountRoutes(deps: {
+  expressApp: express.Express;
+  httpServer: http.Server;
+  url: string;
+  graph: Graph;
+  config: Config;
+  logger: Logger;
+}): Promise<App> {
+  const { expressApp, httpServer, url, graph, config, logger } = deps;
+  const services = createServices(graph, config, logger, config.http.publicBaseUrl ?? url);
+  const imageStore = new ImageStore(config.images.storeDir);
   const apollo = new ApolloServer<Context>({
     schema: createSchema(),
     formatError: createFormatError(logger),
@@ -94,14 +125,6 @@ async function startHttp(graph: Graph, config: Config, logger: Logger): Promise<
     express.json({ limit: config.http.maxRequestBytes }),
     expressMiddleware(apollo, { context: async () => createContext(services) }),
   );
-
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.http.port, config.http.host, () => resolve());
-  });
-  const { port } = httpServer.address() as AddressInfo;
-  const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
-  const url = `http://${host}:${port}`;
 
   let closing: Promise<void> | null = null;
   return {

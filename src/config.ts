@@ -5,8 +5,11 @@ export interface Config {
   readonly http: {
     readonly host: string;
     readonly port: number;
-    /** Base of the URLs written onto Image nodes, so a person in Neo4j Browser can open them. */
-    readonly publicBaseUrl: string;
+    /**
+     * Base of the URLs written onto Image nodes, so a person in Neo4j Browser can open them.
+     * Null when the port is chosen by the OS (0): the app derives it once it listens.
+     */
+    readonly publicBaseUrl: string | null;
     /** Upper bound for a JSON request body (data URLs travel inside it). */
     readonly maxRequestBytes: number;
   };
@@ -89,10 +92,10 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     http: {
       host,
       port,
-      publicBaseUrl: readUrl(env, 'POLYLINK_PUBLIC_URL', `http://${displayHost}:${port}`, [
-        'http:',
-        'https:',
-      ]),
+      publicBaseUrl:
+        port === 0 && !env.POLYLINK_PUBLIC_URL
+          ? null
+          : readUrl(env, 'POLYLINK_PUBLIC_URL', `http://${displayHost}:${port}`, ['http:', 'https:']),
       maxRequestBytes: readInteger(env, 'POLYLINK_MAX_REQUEST_BYTES', 64 * 1024 * 1024, 1024, 2 ** 31),
     },
     neo4j: {

@@ -11,6 +11,11 @@ export interface CliApp {
   readonly services: Services;
 }
 
+/** The URL the HTTP service will serve images under, for images a command registers. */
+function imageBaseUrl(config: Config): string {
+  return config.http.publicBaseUrl ?? `http://${config.http.host}:${config.http.port}`;
+}
+
 /** Runs a command-line task on the same services as the HTTP app, closing the driver afterwards. */
 export async function runCli(task: (app: CliApp) => Promise<void>): Promise<void> {
   let config: Config;
@@ -27,7 +32,7 @@ export async function runCli(task: (app: CliApp) => Promise<void>): Promise<void
   const logger = createLogger(config.logLevel);
   const graph = await createGraph(config.neo4j);
   try {
-    await task({ config, logger, graph, services: createServices(graph, config, logger) });
+    await task({ config, logger, graph, services: createServices(graph, config, logger, imageBaseUrl(config)) });
   } catch (error) {
     logger.error({ err: error }, error instanceof Error ? error.message : 'command failed');
     process.exitCode = 1;

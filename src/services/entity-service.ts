@@ -42,7 +42,9 @@ type PreparedImage = Omit<ImageRecord, 'createdAt'> & { readonly bytes: Uint8Arr
 export interface EntityServiceDeps {
   readonly graph: Graph;
   readonly imageStore: ImageStore;
-  readonly config: Pick<Config, 'images' | 'limits' | 'http'>;
+  readonly config: Pick<Config, 'images' | 'limits'>;
+  /** Where this service's GET /images/:sha256 is reachable from outside. */
+  readonly publicBaseUrl: string;
   readonly logger: Logger;
 }
 
@@ -55,7 +57,7 @@ export class EntityService {
   constructor(private readonly deps: EntityServiceDeps) {}
 
   imageUrl(sha256: string): string {
-    return `${this.deps.config.http.publicBaseUrl}/images/${sha256}`;
+    return `${this.deps.publicBaseUrl}/images/${sha256}`;
   }
 
   async register(input: EntityInput): Promise<RegistrationResult> {

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createApp, type App } from '../../src/app.js';
+import { parseConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createGraph, type Graph } from '../../src/neo4j/driver.js';
+
+export interface TestApp {
+  readonly app: App;
+  readonly config: Config;
+  /** A second handle on the same database, for asserting what was really written. */
+  readonly graph: Graph;
+  /** Unique per test file: ids and domains under it are this file's alone. */
+  readonly prefix: string;
+  readonly domain: string;
+  graphql<Data = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<GraphQLResponse<Data>>;
+  close(): Promise<void>;
+}
+
+export interface GraphQLResponse<Data> {
+  readonly status: number;
+  readonly data?: Data | null;
+  readonly errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+/**
+ * Starts the real app on an ephemeral port against the Neo4j named by NEO4J_URI
+ * (the test command starts a throw-away instance), with a private image folder.
+ */
+export async function startTestApp(): Promise<TestApp> {
+  const imageDir = await mkdtemp(path.join(os.tmpdir(), 'polylink-images-'));
+  const config = parseConfig({
+    ...process.env,
+    POLYLINK_PORT: '0',
+    POLYLINK_IMAGE_DIR: imageDir,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    NODE_ENV: 'test',
+  });
+  const app = await createApp(config, createLogger(config.logLevel));
+  const graph = await createGraph(config.neo4j);
+  const tag = randomUUID().slice(0, 8);
+  const prefix = `it-${tag}:`;
+  return {
+    app,
+    config,
+    graph,
+    prefix,
+    domain: `it-${tag}`,
+    async graphql<Data>(query: string, variables: Record<string, unknown> = {}) {
+      const response = await fetch(app.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, ...((await response.json()) as object) } as GraphQLResponse<Data>;
+    },
+    async close() {
+      await removeTestData(graph, prefix);
+      await graph.close();
+      await app.close();
+      await rm(imageDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Deletes what a test created: its entities, and the images left without relationships. */
+export async function removeTestData(graph: Graph, prefix: string): Promise<void> {
+  await graph.write('test.cleanup', async (tx) => {
+    await tx.query(
+      `MATCH (e:Entity) WHERE e.id STARTS WITH $prefix
+       OPTIONAL MATCH (e)-[:HAS_IMAGE]->(i:Image)
+       DETACH DELETE e
+       WITH DISTINCT i WHERE i IS NOT NULL AND NOT (i)--()
+       DELETE i`,
+      { prefix },
+    );
+  });
+}
+
+/** Node counts, to prove a rejected write left the graph as it was. */
+export async function countNodes(graph: Graph): Promise<{ entities: number; images: number }> {
+  const [row] = await graph.read('test.count', (tx) =>
+    tx.query<{ entities: number; images: number }>(
+      `CALL { MATCH (e:Entity) RETURN count(e) AS entities }
+       CALL { MATCH (i:Image) RETURN count(i) AS images }
+       RETURN entities, images`,
+    ),
+  );
+  return row ?? { entities: 0, images: 0 };
+}
+
+/** A GraphQL multipart request (the community spec) with the CSRF preflight header. */
+export async function postMultipart<Data>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  files: Record<string, { path: string; bytes: Uint8Array; type: string }>,
+  headers: Record<string, string> = { 'apollo-require-preflight': 'true' },
+): Promise<GraphQLResponse<Data>> {
+  const form = new FormData();
+  form.set('operations', JSON.stringify({ query, variables }));
+  form.set('map', JSON.stringify(Object.fromEntries(Object.entries(files).map(([key, f]) => [key, [f.path]]))));
+  for (const [key, file] of Object.entries(files)) {
+    form.set(key, new Blob([file.bytes], { type: file.type }), `${key}.bin`);
+  }
+  const response = await fetch(url, { method: 'POST', body: form, headers });
+  const text = await response.text();
+  let body: object;
+  try {
+    body = JSON.parse(text) as object;
+  } catch {
+    body = { errors: [{ message: text }] };
+  }
+  return { status: response.status, ...body } as GraphQLResponse<Data>;
+}
