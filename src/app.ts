@@ -123,7 +123,7 @@ async function mountRoutes(deps: {
       maxFiles: config.limits.maxBatchSize * config.images.maxPerEntity,
     }),
     express.json({ limit: config.http.maxRequestBytes }),
-    expressMiddleware(apollo, { context: async () => createContext(services) }),
+    expressMiddleware(apollo, { context: () => Promise.resolve(createContext(services)) }),
   );
 
   let closing: Promise<void> | null = null;

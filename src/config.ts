@@ -48,7 +48,12 @@ function readString(env: Env, key: string, fallback: string): string {
   return value === undefined || value === '' ? fallback : value;
 }
 
-function readInteger(env: Env, key: string, fallback: number, min: number, max: number): number {
+function readInteger(
+  env: Env,
+  key: string,
+  fallback: number,
+  [min, max]: readonly [number, number],
+): number {
   const raw = env[key]?.trim();
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw)) throw new ConfigError(`${key} must be a whole number, got "${raw}"`);
@@ -86,7 +91,7 @@ const NEO4J_PROTOCOLS = ['bolt:', 'bolt+s:', 'bolt+ssc:', 'neo4j:', 'neo4j+s:', 
 /** Parses and validates the environment; throws a ConfigError that names the offending variable. */
 export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
   const host = readString(env, 'POLYLINK_HOST', '127.0.0.1');
-  const port = readInteger(env, 'POLYLINK_PORT', 4000, 0, 65535);
+  const port = readInteger(env, 'POLYLINK_PORT', 4000, [0, 65535]);
   const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const config: Config = {
     http: {
@@ -96,7 +101,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         port === 0 && !env.POLYLINK_PUBLIC_URL
           ? null
           : readUrl(env, 'POLYLINK_PUBLIC_URL', `http://${displayHost}:${port}`, ['http:', 'https:']),
-      maxRequestBytes: readInteger(env, 'POLYLINK_MAX_REQUEST_BYTES', 64 * 1024 * 1024, 1024, 2 ** 31),
+      maxRequestBytes: readInteger(env, 'POLYLINK_MAX_REQUEST_BYTES', 64 * 1024 * 1024, [1024, 2 ** 31]),
     },
     neo4j: {
       uri: readUrl(env, 'NEO4J_URI', 'bolt://127.0.0.1:7687', NEO4J_PROTOCOLS),
@@ -106,14 +111,14 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     },
     images: {
       storeDir: path.resolve(cwd, readString(env, 'POLYLINK_IMAGE_DIR', 'var/images')),
-      maxBytes: readInteger(env, 'POLYLINK_MAX_IMAGE_BYTES', 20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
-      maxPixels: readInteger(env, 'POLYLINK_MAX_IMAGE_PIXELS', 50_000_000, 1, 1_000_000_000),
-      maxPerEntity: readInteger(env, 'POLYLINK_MAX_IMAGES_PER_ENTITY', 16, 1, 256),
+      maxBytes: readInteger(env, 'POLYLINK_MAX_IMAGE_BYTES', 20 * 1024 * 1024, [1024, 512 * 1024 * 1024]),
+      maxPixels: readInteger(env, 'POLYLINK_MAX_IMAGE_PIXELS', 50_000_000, [1, 1_000_000_000]),
+      maxPerEntity: readInteger(env, 'POLYLINK_MAX_IMAGES_PER_ENTITY', 16, [1, 256]),
     },
     limits: {
-      maxBatchSize: readInteger(env, 'POLYLINK_MAX_BATCH', 100, 1, 10_000),
-      maxPageSize: readInteger(env, 'POLYLINK_MAX_PAGE', 200, 1, 10_000),
-      maxCandidates: readInteger(env, 'POLYLINK_MAX_CANDIDATES', 100, 1, 10_000),
+      maxBatchSize: readInteger(env, 'POLYLINK_MAX_BATCH', 100, [1, 10_000]),
+      maxPageSize: readInteger(env, 'POLYLINK_MAX_PAGE', 200, [1, 10_000]),
+      maxCandidates: readInteger(env, 'POLYLINK_MAX_CANDIDATES', 100, [1, 10_000]),
     },
     migrateOnStart: readBoolean(env, 'POLYLINK_MIGRATE_ON_START', true),
     logLevel: readString(env, 'LOG_LEVEL', 'info'),

@@ -27,6 +27,7 @@ const MAX_TAGS = 32;
 const MAX_TAG_LENGTH = 64;
 const DOMAIN_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 // Control characters in ids and names are never intended and break logs and Browser display.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 function cleanLine(value: string): string {

@@ -49,7 +49,7 @@ function fakeServices(overrides: Partial<{ [K in keyof Services]: Partial<Servic
       ...overrides.queries,
     },
     candidates: { generate: vi.fn(unexpected), ...overrides.candidates },
-  } as Services;
+  };
 }
 
 describe('entity queries', () => {

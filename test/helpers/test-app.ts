@@ -51,13 +51,17 @@ export async function startTestApp(): Promise<TestApp> {
     graph,
     prefix,
     domain: `it-${tag}`,
-    async graphql<Data>(query: string, variables: Record<string, unknown> = {}) {
+    async graphql<Data>(
+      query: string,
+      variables: Record<string, unknown> = {},
+    ): Promise<GraphQLResponse<Data>> {
       const response = await fetch(app.graphqlUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query, variables }),
       });
-      return { status: response.status, ...((await response.json()) as object) } as GraphQLResponse<Data>;
+      const body = (await response.json()) as Omit<GraphQLResponse<Data>, 'status'>;
+      return { status: response.status, ...body };
     },
     async close() {
       await removeTestData(graph, prefix);
@@ -97,11 +101,11 @@ export async function countNodes(graph: Graph): Promise<{ entities: number; imag
 /** A GraphQL multipart request (the community spec) with the CSRF preflight header. */
 export async function postMultipart<Data>(
   url: string,
-  query: string,
-  variables: Record<string, unknown>,
+  operation: { query: string; variables: Record<string, unknown> },
   files: Record<string, { path: string; bytes: Uint8Array; type: string }>,
   headers: Record<string, string> = { 'apollo-require-preflight': 'true' },
 ): Promise<GraphQLResponse<Data>> {
+  const { query, variables } = operation;
   const form = new FormData();
   form.set('operations', JSON.stringify({ query, variables }));
   form.set('map', JSON.stringify(Object.fromEntries(Object.entries(files).map(([key, f]) => [key, [f.path]]))));
@@ -116,5 +120,5 @@ export async function postMultipart<Data>(
   } catch {
     body = { errors: [{ message: text }] };
   }
-  return { status: response.status, ...body } as GraphQLResponse<Data>;
+  return { status: response.status, ...body };
 }

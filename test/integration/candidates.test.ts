@@ -40,18 +40,27 @@ beforeAll(async () => {
   // ...and one entity registered as a user would, over HTTP with a multipart upload.
   const usa = await postMultipart(
     t.app.graphqlUrl,
-    REGISTER,
     {
-      input: {
-        id: `${t.prefix}usa`,
-        name: 'United States of America',
-        aliases: ['United States'],
-        description: 'A federal republic of fifty states that declared independence from Great Britain in 1776.',
-        domain: t.domain,
-        images: [{ upload: null }],
+      query: REGISTER,
+      variables: {
+        input: {
+          id: `${t.prefix}usa`,
+          name: 'United States of America',
+          aliases: ['United States'],
+          description:
+            'A federal republic of fifty states that declared independence from Great Britain in 1776.',
+          domain: t.domain,
+          images: [{ upload: null }],
+        },
       },
     },
-    { 0: { path: 'variables.input.images.0.upload', bytes: readFixture('test/fixtures/freeciv/flags/usa-large.png'), type: 'image/png' } },
+    {
+      0: {
+        path: 'variables.input.images.0.upload',
+        bytes: readFixture('test/fixtures/freeciv/flags/usa-large.png'),
+        type: 'image/png',
+      },
+    },
   );
   expect(usa.errors).toBeUndefined();
 });
@@ -67,7 +76,9 @@ async function candidates(mention: string, limit = 10) {
 }
 
 function generatorsOf(list: CandidateData['candidates'], id: string): string[] {
-  return (list.find((c) => c.entity.id === `${t.prefix}${id}`)?.generators ?? []).map((g) => g.generator).sort();
+  return (list.find((c) => c.entity.id === `${t.prefix}${id}`)?.generators ?? [])
+    .map((g) => g.generator)
+    .sort();
 }
 
 describe('candidate generation against the real full-text indexes', () => {
@@ -75,7 +86,9 @@ describe('candidate generation against the real full-text indexes', () => {
     const list = await candidates('USA');
     expect(list[0]?.entity.id).toBe(`${t.prefix}usa`);
     expect(generatorsOf(list, 'usa')).toContain('ACRONYM');
-    expect(list[0]?.generators.find((g) => g.generator === 'ACRONYM')?.matchedName).toBe('United States of America');
+    expect(list[0]?.generators.find((g) => g.generator === 'ACRONYM')?.matchedName).toBe(
+      'United States of America',
+    );
   });
 
   it('finds the name from an acronym the other way round', async () => {
@@ -102,7 +115,9 @@ describe('candidate generation against the real full-text indexes', () => {
   it('folds diacritics in both the index and the rules', async () => {
     const list = await candidates('Alanders');
     expect(list[0]?.entity.id).toBe(`${t.prefix}freeciv-nation:alander`);
-    expect(generatorsOf(list, 'freeciv-nation:alander')).toEqual(expect.arrayContaining(['BM25', 'CONTAINMENT']));
+    expect(generatorsOf(list, 'freeciv-nation:alander')).toEqual(
+      expect.arrayContaining(['BM25', 'CONTAINMENT']),
+    );
   });
 
   it('ranks the exact name first and keeps the shared-word neighbours', async () => {
@@ -126,7 +141,11 @@ describe('candidate generation against the real full-text indexes', () => {
 
   it('finds a newly registered entity at once', async () => {
     await t.graphql(REGISTER, {
-      input: { id: `${t.prefix}nato`, name: 'North Atlantic Treaty Organization', domain: t.domain },
+      input: {
+        id: `${t.prefix}nato`,
+        name: 'North Atlantic Treaty Organization',
+        domain: t.domain,
+      },
     });
     const list = await candidates('NATO');
     expect(list[0]?.entity.id).toBe(`${t.prefix}nato`);

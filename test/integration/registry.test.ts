@@ -23,13 +23,20 @@ const REGISTER = `mutation Register($input: EntityInput!) {
 const usaFlag = readFixture('test/fixtures/freeciv/flags/usa-large.png');
 const romeFlag = readFixture('test/fixtures/freeciv/flags/rome-large.png');
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-const fileExists = (file: string) => access(file).then(() => true, () => false);
+const fileExists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 const storedFile = (hash: string) => path.join(t.config.images.storeDir, hash.slice(0, 2), hash);
 
 interface RegisterData {
   registerEntity: {
     status: string;
-    entity: { id: string; images: { sha256: string; url: string; width: number; height: number; mime: string }[] };
+    entity: {
+      id: string;
+      images: { sha256: string; url: string; width: number; height: number; mime: string }[];
+    };
   };
 }
 
@@ -46,12 +53,23 @@ describe('registering over HTTP with a multipart upload', () => {
       tags: american.tags,
       images: [{ upload: null }],
     };
-    const files = { 0: { path: 'variables.input.images.0.upload', bytes: usaFlag, type: 'image/png' } };
-    const first = await postMultipart<RegisterData>(t.app.graphqlUrl, REGISTER, { input }, files);
+    const files = {
+      0: { path: 'variables.input.images.0.upload', bytes: usaFlag, type: 'image/png' },
+    };
+    const first = await postMultipart<RegisterData>(
+      t.app.graphqlUrl,
+      { query: REGISTER, variables: { input } },
+      files,
+    );
     expect(first.errors).toBeUndefined();
     expect(first.data?.registerEntity.status).toBe('CREATED');
     const [image] = first.data?.registerEntity.entity.images ?? [];
-    expect(image).toMatchObject({ sha256: sha256(usaFlag), mime: 'image/png', width: 44, height: 30 });
+    expect(image).toMatchObject({
+      sha256: sha256(usaFlag),
+      mime: 'image/png',
+      width: 44,
+      height: 30,
+    });
 
     const served = await fetch(image?.url ?? '');
     expect(served.status).toBe(200);
@@ -59,14 +77,17 @@ describe('registering over HTTP with a multipart upload', () => {
     expect(Buffer.from(await served.arrayBuffer()).equals(usaFlag)).toBe(true);
 
     const before = await countNodes(t.graph);
-    const again = await postMultipart<RegisterData>(t.app.graphqlUrl, REGISTER, { input }, files);
+    const again = await postMultipart<RegisterData>(
+      t.app.graphqlUrl,
+      { query: REGISTER, variables: { input } },
+      files,
+    );
     expect(again.data?.registerEntity.status).toBe('UNCHANGED');
     expect(await countNodes(t.graph)).toEqual(before);
 
     const changed = await postMultipart(
       t.app.graphqlUrl,
-      REGISTER,
-      { input: { ...input, description: 'Something else.' } },
+      { query: REGISTER, variables: { input: { ...input, description: 'Something else.' } } },
       files,
     );
     expect(changed.errors?.[0]?.extensions?.code).toBe('CONFLICT');
@@ -75,15 +96,20 @@ describe('registering over HTTP with a multipart upload', () => {
   it('refuses a multipart request without the CSRF preflight header', async () => {
     const response = await postMultipart(
       t.app.graphqlUrl,
-      REGISTER,
-      { input: { id: `${t.prefix}csrf`, name: 'X', images: [{ upload: null }] } },
+      {
+        query: REGISTER,
+        variables: { input: { id: `${t.prefix}csrf`, name: 'X', images: [{ upload: null }] } },
+      },
       { 0: { path: 'variables.input.images.0.upload', bytes: usaFlag, type: 'image/png' } },
       {},
     );
     expect(response.status).toBe(400);
-    const entity = await t.graphql<{ entity: unknown }>('query ($id: ID!) { entity(id: $id) { id } }', {
-      id: `${t.prefix}csrf`,
-    });
+    const entity = await t.graphql<{ entity: unknown }>(
+      'query ($id: ID!) { entity(id: $id) { id } }',
+      {
+        id: `${t.prefix}csrf`,
+      },
+    );
     expect(entity.data?.entity).toBeNull();
   });
 
@@ -92,13 +118,15 @@ describe('registering over HTTP with a multipart upload', () => {
     const truncated = usaFlag.subarray(0, Math.floor(usaFlag.length / 2));
     const response = await postMultipart(
       t.app.graphqlUrl,
-      REGISTER,
       {
-        input: {
-          id: `${t.prefix}truncated`,
-          name: 'Truncated',
-          domain: t.domain,
-          images: [{ dataUrl: toDataUrl(romeFlag) }, { upload: null }],
+        query: REGISTER,
+        variables: {
+          input: {
+            id: `${t.prefix}truncated`,
+            name: 'Truncated',
+            domain: t.domain,
+            images: [{ dataUrl: toDataUrl(romeFlag) }, { upload: null }],
+          },
         },
       },
       { 0: { path: 'variables.input.images.1.upload', bytes: truncated, type: 'image/png' } },
@@ -133,8 +161,17 @@ describe('batches, updates and deletes', () => {
 
   it('writes a batch all-or-nothing', async () => {
     const before = await countNodes(t.graph);
-    const good = { id: `${t.prefix}roman`, name: roman.name, domain: t.domain, images: [{ dataUrl: toDataUrl(romeFlag) }] };
-    const bad = { id: `${t.prefix}bad-batch`, name: 'Bad', images: [{ dataUrl: toDataUrl(Buffer.from('nope')) }] };
+    const good = {
+      id: `${t.prefix}roman`,
+      name: roman.name,
+      domain: t.domain,
+      images: [{ dataUrl: toDataUrl(romeFlag) }],
+    };
+    const bad = {
+      id: `${t.prefix}bad-batch`,
+      name: 'Bad',
+      images: [{ dataUrl: toDataUrl(Buffer.from('nope')) }],
+    };
     const rejected = await t.graphql(REGISTER_MANY, { inputs: [good, bad] });
     expect(rejected.errors?.[0]?.extensions?.code).toBe('INVALID_IMAGE');
     expect(await countNodes(t.graph)).toEqual(before);
@@ -148,9 +185,15 @@ describe('batches, updates and deletes', () => {
 
   it('treats two concurrent registrations of one new id as one entity', async () => {
     const input = { id: `${t.prefix}concurrent`, name: 'Concurrent', domain: t.domain };
-    const results = await Promise.all([t.graphql<RegisterData>(REGISTER, { input }), t.graphql<RegisterData>(REGISTER, { input })]);
+    const results = await Promise.all([
+      t.graphql<RegisterData>(REGISTER, { input }),
+      t.graphql<RegisterData>(REGISTER, { input }),
+    ]);
     expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
-    expect(results.map((r) => r.data?.registerEntity.status).sort()).toEqual(['CREATED', 'UNCHANGED']);
+    expect(results.map((r) => r.data?.registerEntity.status).sort()).toEqual([
+      'CREATED',
+      'UNCHANGED',
+    ]);
   });
 
   it('updates fields and images, removing images nothing uses any more', async () => {
@@ -158,20 +201,33 @@ describe('batches, updates and deletes', () => {
     const usaHash = sha256(usaFlag);
     const otherFlag = readFixture('test/fixtures/freeciv/flags/hre-large.png');
     await t.graphql(REGISTER, {
-      input: { id, name: holyRoman.name, domain: t.domain, images: [{ dataUrl: toDataUrl(otherFlag) }] },
+      input: {
+        id,
+        name: holyRoman.name,
+        domain: t.domain,
+        images: [{ dataUrl: toDataUrl(otherFlag) }],
+      },
     });
     const oldHash = sha256(otherFlag);
     expect(await fileExists(storedFile(oldHash))).toBe(true);
 
-    const updated = await t.graphql<{ updateEntity: { description: string; images: { sha256: string }[] } }>(
+    const updated = await t.graphql<{
+      updateEntity: { description: string; images: { sha256: string }[] };
+    }>(
       `mutation ($id: ID!, $patch: EntityPatch!) { updateEntity(id: $id, patch: $patch) { description images { sha256 } } }`,
-      { id, patch: { description: holyRoman.description, images: [{ dataUrl: toDataUrl(usaFlag) }] } },
+      {
+        id,
+        patch: { description: holyRoman.description, images: [{ dataUrl: toDataUrl(usaFlag) }] },
+      },
     );
     expect(updated.errors).toBeUndefined();
     expect(updated.data?.updateEntity.description).toBe(holyRoman.description);
     expect(updated.data?.updateEntity.images).toEqual([{ sha256: usaHash }]);
     expect(await fileExists(storedFile(oldHash))).toBe(false);
-    const image = await t.graphql<{ image: unknown }>('query ($h: ID!) { image(sha256: $h) { sha256 } }', { h: oldHash });
+    const image = await t.graphql<{ image: unknown }>(
+      'query ($h: ID!) { image(sha256: $h) { sha256 } }',
+      { h: oldHash },
+    );
     expect(image.data?.image).toBeNull();
   });
 
@@ -180,9 +236,21 @@ describe('batches, updates and deletes', () => {
     const own = readFixture('test/fixtures/freeciv/flags/central_america-large.png');
     const keep = `${t.prefix}keeper`;
     const doomed = `${t.prefix}doomed`;
-    await t.graphql(REGISTER, { input: { id: keep, name: 'Keeper', domain: t.domain, images: [{ dataUrl: toDataUrl(shared) }] } });
     await t.graphql(REGISTER, {
-      input: { id: doomed, name: 'Doomed', domain: t.domain, images: [{ dataUrl: toDataUrl(shared) }, { dataUrl: toDataUrl(own) }] },
+      input: {
+        id: keep,
+        name: 'Keeper',
+        domain: t.domain,
+        images: [{ dataUrl: toDataUrl(shared) }],
+      },
+    });
+    await t.graphql(REGISTER, {
+      input: {
+        id: doomed,
+        name: 'Doomed',
+        domain: t.domain,
+        images: [{ dataUrl: toDataUrl(shared) }, { dataUrl: toDataUrl(own) }],
+      },
     });
     const deleted = await t.graphql<{ deleteEntity: { id: string; removedImages: string[] } }>(
       'mutation ($id: ID!) { deleteEntity(id: $id) { id removedImages } }',
@@ -191,13 +259,21 @@ describe('batches, updates and deletes', () => {
     expect(deleted.data?.deleteEntity).toEqual({ id: doomed, removedImages: [sha256(own)] });
     expect(await fileExists(storedFile(sha256(own)))).toBe(false);
     expect(await fileExists(storedFile(sha256(shared)))).toBe(true);
-    const again = await t.graphql('mutation ($id: ID!) { deleteEntity(id: $id) { id } }', { id: doomed });
+    const again = await t.graphql('mutation ($id: ID!) { deleteEntity(id: $id) { id } }', {
+      id: doomed,
+    });
     expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
   it('pages through a domain in id order', async () => {
     const page = async (after: string | null) =>
-      t.graphql<{ entities: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number } }>(
+      t.graphql<{
+        entities: {
+          edges: { node: { id: string } }[];
+          pageInfo: { hasNextPage: boolean; endCursor: string | null };
+          totalCount: number;
+        };
+      }>(
         'query ($d: String, $a: String) { entities(first: 2, domain: $d, after: $a) { edges { node { id } } pageInfo { hasNextPage endCursor } totalCount } }',
         { d: t.domain, a: after },
       );

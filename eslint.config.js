@@ -1,0 +1,51 @@
+// Type-checked lint rules, plus the module boundaries: one module owns each runtime dependency.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const boundary = (name, owner) => ({
+  name,
+  message: `Only ${owner} may import ${name}; go through it.`,
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'var/**', 'models/**', 'scripts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      'max-params': ['error', 4],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            boundary('neo4j-driver', 'src/neo4j/driver.ts'),
+            boundary('sharp', 'src/images/image-decoding.ts'),
+            boundary('onnxruntime-node', 'the inference runtime module'),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/neo4j/driver.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    files: ['src/images/image-decoding.ts', 'test/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [boundary('neo4j-driver', 'src/neo4j/driver.ts')] }] },
+  },
+  {
+    files: ['test/**/*.ts'],
+    rules: {
+      // Fakes and vi.fn() mocks are loosely typed by nature.
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+  { files: ['**/*.js', '**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
+);

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The start command: sets up, starts a local Neo4j (auth on) unless NEO4J_URI points elsewhere,
+# loads the demo graph (real Freeciv nations from Debian's freeciv-data), builds and serves GraphQL.
+#
+# Env (besides the service's own, see README): POLYLINK_DEMO_LIMIT (nations to load, default 60;
+# 0 skips the demo), NEO4J_PASSWORD (local server; generated and kept in var/secrets when unset).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup.sh
+
+if [[ -z "${NEO4J_URI:-}" ]]; then
+  if [[ -z "${NEO4J_PASSWORD:-}" ]]; then
+    secret=var/secrets/neo4j-password
+    if [[ ! -s "${secret}" ]]; then
+      mkdir -p var/secrets && chmod 700 var/secrets
+      (umask 077 && node -e 'console.log(require("node:crypto").randomBytes(18).toString("base64url"))' > "${secret}")
+    fi
+    NEO4J_PASSWORD="$(cat "${secret}")"
+    echo "start: Neo4j password for user neo4j is in ${secret}"
+  fi
+  export NEO4J_PASSWORD NEO4J_AUTH_ENABLED=true NEO4J_INSTANCE="${NEO4J_INSTANCE:-dev}"
+  bash db/neo4j/start.sh
+  export NEO4J_URI="bolt://127.0.0.1:${NEO4J_BOLT_PORT:-7687}"
+fi
+
+npm run --silent build
+node dist/src/cli/migrate.js
+
+demo_limit="${POLYLINK_DEMO_LIMIT:-60}"
+if [[ "${demo_limit}" != 0 ]]; then
+  npx tsx db/seed/freeciv-nations.ts --out var/demo/freeciv --limit "${demo_limit}"
+  POLYLINK_MIGRATE_ON_START=false node dist/src/cli/import-entities.js --file var/demo/freeciv/entities.jsonl
+fi
+
+echo "start: Neo4j Browser: http://127.0.0.1:${NEO4J_HTTP_PORT:-7474}/browser/ (stop Neo4j with: npm run db:down)"
+exec node dist/src/main.js
