@@ -17,7 +17,10 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       'max-params': ['error', 4],
       'no-restricted-imports': [
         'error',
@@ -37,7 +40,12 @@ export default tseslint.config(
   },
   {
     files: ['src/images/image-decoding.ts', 'test/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [boundary('neo4j-driver', 'src/neo4j/driver.ts')] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [boundary('neo4j-driver', 'src/neo4j/driver.ts')] },
+      ],
+    },
   },
   {
     files: ['test/**/*.ts'],

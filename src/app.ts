@@ -5,7 +5,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
-import type { Config } from './config.js';
+import { httpOrigin, type Config } from './config.js';
 import { createContext, type Context, type Services } from './graphql/context.js';
 import { createFormatError } from './graphql/format-error.js';
 import { createSchema } from './graphql/schema.js';
@@ -73,8 +73,7 @@ async function startHttp(graph: Graph, config: Config, logger: Logger): Promise<
     httpServer.listen(config.http.port, config.http.host, () => resolve());
   });
   const { port } = httpServer.address() as AddressInfo;
-  const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
-  const url = `http://${host}:${port}`;
+  const url = httpOrigin(config.http.host, port);
   try {
     return await mountRoutes({ expressApp, httpServer, url, graph, config, logger });
   } catch (error) {

@@ -88,20 +88,37 @@ function readUrl(env: Env, key: string, fallback: string, protocols: readonly st
 
 const NEO4J_PROTOCOLS = ['bolt:', 'bolt+s:', 'bolt+ssc:', 'neo4j:', 'neo4j+s:', 'neo4j+ssc:'];
 
+/** `http://host:port`, with an IPv6 host in brackets and wildcard hosts shown as loopback. */
+export function httpOrigin(host: string, port: number): string {
+  // A dual-stack wildcard also answers on IPv4 loopback.
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (typeof child === 'object' && child !== null) deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}
+
 /** Parses and validates the environment; throws a ConfigError that names the offending variable. */
 export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
   const host = readString(env, 'POLYLINK_HOST', '127.0.0.1');
   const port = readInteger(env, 'POLYLINK_PORT', 4000, [0, 65535]);
-  const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const publicUrlGiven = readString(env, 'POLYLINK_PUBLIC_URL', '') !== '';
   const config: Config = {
     http: {
       host,
       port,
       publicBaseUrl:
-        port === 0 && !env.POLYLINK_PUBLIC_URL
+        port === 0 && !publicUrlGiven
           ? null
-          : readUrl(env, 'POLYLINK_PUBLIC_URL', `http://${displayHost}:${port}`, ['http:', 'https:']),
-      maxRequestBytes: readInteger(env, 'POLYLINK_MAX_REQUEST_BYTES', 64 * 1024 * 1024, [1024, 2 ** 31]),
+          : readUrl(env, 'POLYLINK_PUBLIC_URL', httpOrigin(host, port), ['http:', 'https:']),
+      maxRequestBytes: readInteger(env, 'POLYLINK_MAX_REQUEST_BYTES', 64 * 1024 * 1024, [
+        1024,
+        2 ** 31,
+      ]),
     },
     neo4j: {
       uri: readUrl(env, 'NEO4J_URI', 'bolt://127.0.0.1:7687', NEO4J_PROTOCOLS),
@@ -111,7 +128,10 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     },
     images: {
       storeDir: path.resolve(cwd, readString(env, 'POLYLINK_IMAGE_DIR', 'var/images')),
-      maxBytes: readInteger(env, 'POLYLINK_MAX_IMAGE_BYTES', 20 * 1024 * 1024, [1024, 512 * 1024 * 1024]),
+      maxBytes: readInteger(env, 'POLYLINK_MAX_IMAGE_BYTES', 20 * 1024 * 1024, [
+        1024,
+        512 * 1024 * 1024,
+      ]),
       maxPixels: readInteger(env, 'POLYLINK_MAX_IMAGE_PIXELS', 50_000_000, [1, 1_000_000_000]),
       maxPerEntity: readInteger(env, 'POLYLINK_MAX_IMAGES_PER_ENTITY', 16, [1, 256]),
     },
@@ -128,5 +148,5 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
   if (!validLevels.includes(config.logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${validLevels.join(', ')}`);
   }
-  return Object.freeze(config);
+  return deepFreeze(config);
 }

@@ -77,10 +77,20 @@ export function mergeCandidates<E>(
   for (const { entity, match } of ruleHits) {
     const rank = (ranks.get(match.rule) ?? 0) + 1;
     ranks.set(match.rule, rank);
-    add(entity, { generator: match.rule, score: match.score, rank, matchedName: match.matchedName });
+    add(entity, {
+      generator: match.rule,
+      score: match.score,
+      rank,
+      matchedName: match.matchedName,
+    });
   }
   return [...byId.entries()]
-    .map(([id, { entity, hits }]) => ({ id, entity, score: combineGeneratorScores(hits), generators: hits }))
+    .map(([id, { entity, hits }]) => ({
+      id,
+      entity,
+      score: combineGeneratorScores(hits),
+      generators: hits,
+    }))
     .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .slice(0, limit)
     .map(({ entity, score, generators }) => ({ entity, score, generators }));

@@ -22,8 +22,13 @@ await runCli(async ({ services, graph, logger, config }) => {
   if (!values.file || !Number.isInteger(batchSize) || batchSize < 1) throw new Error(USAGE);
   if (config.migrateOnStart) await applyMigrations(graph, MIGRATIONS_DIR);
   const counts = { CREATED: 0, UNCHANGED: 0 };
-  for await (const batch of readImportBatches(values.file, Math.min(batchSize, config.limits.maxBatchSize))) {
-    const inputs = await Promise.all(batch.map((line) => importLineToEntityInput(line, values['base-dir'])));
+  for await (const batch of readImportBatches(
+    values.file,
+    Math.min(batchSize, config.limits.maxBatchSize),
+  )) {
+    const inputs = await Promise.all(
+      batch.map((line) => importLineToEntityInput(line, values['base-dir'])),
+    );
     for (const result of await services.entities.registerMany(inputs)) counts[result.status] += 1;
     logger.info({ ...counts, file: values.file }, 'imported a batch');
   }

@@ -23,9 +23,11 @@ function isStringArray(value: unknown): value is string[] {
 export function importLineProblem(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return 'not a JSON object';
   const line = value as Record<string, unknown>;
-  if (typeof line.id !== 'string' || typeof line.name !== 'string') return 'id and name must be strings';
+  if (typeof line.id !== 'string' || typeof line.name !== 'string')
+    return 'id and name must be strings';
   for (const key of ['aliases', 'tags'] as const) {
-    if (line[key] !== undefined && !isStringArray(line[key])) return `${key} must be an array of strings`;
+    if (line[key] !== undefined && !isStringArray(line[key]))
+      return `${key} must be an array of strings`;
   }
   for (const key of ['description', 'domain'] as const) {
     if (line[key] !== undefined && typeof line[key] !== 'string') return `${key} must be a string`;
@@ -34,7 +36,12 @@ export function importLineProblem(value: unknown): string | null {
     line.images !== undefined &&
     !(
       Array.isArray(line.images) &&
-      line.images.every((image: unknown) => typeof (image as { path?: unknown }).path === 'string')
+      line.images.every(
+        (image: unknown) =>
+          typeof image === 'object' &&
+          image !== null &&
+          typeof (image as { path?: unknown }).path === 'string',
+      )
     )
   ) {
     return 'images must be an array of {path}';
@@ -66,7 +73,10 @@ export async function* readImportBatches(file: string, size: number): AsyncGener
   if (batch.length > 0) yield batch;
 }
 
-export async function importLineToEntityInput(line: ImportLine, baseDir: string): Promise<EntityInput> {
+export async function importLineToEntityInput(
+  line: ImportLine,
+  baseDir: string,
+): Promise<EntityInput> {
   const images = await Promise.all(
     (line.images ?? []).map(async (image) => {
       const file = path.resolve(baseDir, image.path);

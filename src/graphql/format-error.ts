@@ -24,7 +24,10 @@ export function createFormatError(logger: Logger) {
     if (original instanceof AppError) return formatted;
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) return formatted;
-    logger.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
+    logger.error(
+      { err: original, path: formatted.path },
+      'unexpected error in a GraphQL operation',
+    );
     return {
       message: 'Internal server error',
       ...(formatted.locations ? { locations: formatted.locations } : {}),

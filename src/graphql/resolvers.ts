@@ -31,7 +31,9 @@ interface EntityInputArg extends EntityFieldsArg {
 }
 
 export function toImageSource(input: ImageInputArg, index: number): ImageSource {
-  const given = [input.upload, input.dataUrl, input.sha256].filter((v) => v !== undefined && v !== null);
+  const given = [input.upload, input.dataUrl, input.sha256].filter(
+    (v) => v !== undefined && v !== null,
+  );
   if (given.length !== 1) {
     throw new BadInputError(`images[${index}] needs exactly one of upload, dataUrl or sha256`, {
       field: 'images',
@@ -101,7 +103,11 @@ export const resolvers = {
         totalCount: page.totalCount,
         pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
       };
-    }) satisfies Resolver<unknown, { first: number; after?: string | null; domain?: string | null }, unknown>,
+    }) satisfies Resolver<
+      unknown,
+      { first: number; after?: string | null; domain?: string | null },
+      unknown
+    >,
     domains: ((_, __, { services }) => services.queries.domains()) satisfies Resolver<
       unknown,
       unknown,
@@ -144,10 +150,7 @@ export const resolvers = {
     >,
   },
   Entity: {
-    images: ((entity, _, { loaders }) => loaders.imagesByEntityId.load(entity.id)) satisfies Resolver<
-      EntityRecord,
-      unknown,
-      unknown
-    >,
+    images: ((entity, _, { loaders }) =>
+      loaders.imagesByEntityId.load(entity.id)) satisfies Resolver<EntityRecord, unknown, unknown>,
   },
 };

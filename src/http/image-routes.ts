@@ -8,7 +8,10 @@ import type { EntityQueries } from '../services/entity-queries.js';
  * GET /images/:sha256 serves stored bytes, so the `url` on an Image node opens in a browser.
  * Content is immutable by construction (addressed by its hash).
  */
-export function createImageRouter(store: ImageStore, queries: Pick<EntityQueries, 'image'>): Router {
+export function createImageRouter(
+  store: ImageStore,
+  queries: Pick<EntityQueries, 'image'>,
+): Router {
   const router = Router();
   router.get('/images/:sha256', async (request, response, next) => {
     try {

@@ -29,11 +29,19 @@ function isSupportedFormat(format: string | undefined): format is ImageFormat {
   return format !== undefined && Object.hasOwn(SUPPORTED_IMAGE_FORMATS, format);
 }
 
+/** sharp names every HEIF container `heif`; only its AV1 flavour (AVIF) is accepted, not HEVC. */
+function formatName(metadata: Metadata): string | undefined {
+  return metadata.format === 'heif' && metadata.compression === 'av1' ? 'avif' : metadata.format;
+}
+
 /**
  * Decodes every pixel of an image before anything is stored: reading the header alone
  * would accept truncated files. Throws ImageError with a documented code.
  */
-export async function inspectImage(bytes: Uint8Array, limits: ImageLimits): Promise<InspectedImage> {
+export async function inspectImage(
+  bytes: Uint8Array,
+  limits: ImageLimits,
+): Promise<InspectedImage> {
   if (bytes.byteLength === 0) throw new ImageError('The image is empty', ErrorCode.InvalidImage);
   if (bytes.byteLength > limits.maxBytes) {
     throw new ImageError(
@@ -46,13 +54,17 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits): Prom
   try {
     metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {
-    throw new ImageError('The data is not an image in a format the service can read', ErrorCode.InvalidImage);
-  }
-  if (!isSupportedFormat(metadata.format)) {
     throw new ImageError(
-      `Image format "${metadata.format ?? 'unknown'}" is not supported; use one of ${Object.keys(SUPPORTED_IMAGE_FORMATS).join(', ')}`,
+      'The data is not an image in a format the service can read',
+      ErrorCode.InvalidImage,
+    );
+  }
+  const format = formatName(metadata);
+  if (!isSupportedFormat(format)) {
+    throw new ImageError(
+      `Image format "${format ?? 'unknown'}" is not supported; use one of ${Object.keys(SUPPORTED_IMAGE_FORMATS).join(', ')}`,
       ErrorCode.UnsupportedImageFormat,
-      { format: metadata.format ?? null },
+      { format: format ?? null },
     );
   }
   const width = metadata.width;
@@ -69,10 +81,14 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits): Prom
   }
   try {
     // failOn 'error' rejects truncated and corrupt pixel data; stats() forces a full decode.
-    await sharp(bytes, { failOn: 'error', limitInputPixels: limits.maxPixels, animated: false }).stats();
+    await sharp(bytes, {
+      failOn: 'error',
+      limitInputPixels: limits.maxPixels,
+      animated: false,
+    }).stats();
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : 'decode failed';
     throw new ImageError(`The image is corrupt or truncated: ${reason}`, ErrorCode.InvalidImage);
   }
-  return { format: metadata.format, mime: SUPPORTED_IMAGE_FORMATS[metadata.format], width, height };
+  return { format, mime: SUPPORTED_IMAGE_FORMATS[format], width, height };
 }

@@ -29,17 +29,38 @@ export function decodeDataUrl(dataUrl: string, maxBytes: number): Uint8Array {
     if (!/^[a-z0-9+/_-]*={0,2}$/i.test(compact)) {
       throw new BadInputError('dataUrl has invalid base64 data', { field: 'dataUrl' });
     }
-    return Buffer.from(compact, compact.includes('-') || compact.includes('_') ? 'base64url' : 'base64');
+    return Buffer.from(
+      compact,
+      compact.includes('-') || compact.includes('_') ? 'base64url' : 'base64',
+    );
   }
-  try {
-    return Buffer.from(decodeURIComponent(payload), 'utf8');
-  } catch {
-    throw new BadInputError('dataUrl has invalid percent-encoding', { field: 'dataUrl' });
+  return decodePercentEncodedOctets(payload);
+}
+
+/** RFC 2397: `%XX` stands for a raw byte (not UTF-8 text), other characters for themselves. */
+function decodePercentEncodedOctets(payload: string): Uint8Array {
+  const parts: Buffer[] = [];
+  let literalStart = 0;
+  for (let index = payload.indexOf('%'); index !== -1; index = payload.indexOf('%', literalStart)) {
+    const hex = payload.slice(index + 1, index + 3);
+    if (!/^[0-9a-f]{2}$/i.test(hex)) {
+      throw new BadInputError('dataUrl has invalid percent-encoding', { field: 'dataUrl' });
+    }
+    parts.push(
+      Buffer.from(payload.slice(literalStart, index), 'utf8'),
+      Buffer.from([parseInt(hex, 16)]),
+    );
+    literalStart = index + 3;
   }
+  parts.push(Buffer.from(payload.slice(literalStart), 'utf8'));
+  return Buffer.concat(parts);
 }
 
 /** Reads an upload stream into memory, stopping as soon as it exceeds maxBytes. */
-export async function readUpload(upload: Promise<FileUpload>, maxBytes: number): Promise<Uint8Array> {
+export async function readUpload(
+  upload: Promise<FileUpload>,
+  maxBytes: number,
+): Promise<Uint8Array> {
   let file: FileUpload;
   try {
     file = await upload;

@@ -53,8 +53,7 @@ function wrapTransaction(tx: ManagedTransaction): Tx {
 
 /** Creates the single driver for the process and fails fast, naming the URI, when Neo4j cannot be reached. */
 export async function createGraph(config: Config['neo4j']): Promise<Graph> {
-  const auth =
-    config.password === '' ? undefined : neo4j.auth.basic(config.user, config.password);
+  const auth = config.password === '' ? undefined : neo4j.auth.basic(config.user, config.password);
   // Integers come back as JS numbers: counts and positions here never approach 2^53.
   const driver: Driver = neo4j.driver(config.uri, auth, { disableLosslessIntegers: true });
   try {
@@ -62,9 +61,12 @@ export async function createGraph(config: Config['neo4j']): Promise<Graph> {
   } catch (error) {
     await driver.close();
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`Cannot reach Neo4j at ${config.uri} (database "${config.database}"): ${reason}`, {
-      cause: error,
-    });
+    throw new Error(
+      `Cannot reach Neo4j at ${config.uri} (database "${config.database}"): ${reason}`,
+      {
+        cause: error,
+      },
+    );
   }
 
   async function inSession<T>(

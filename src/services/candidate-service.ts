@@ -58,7 +58,10 @@ export class CandidateService {
         : [],
     }));
     const ruleHits = pool
-      .map(({ entity }) => ({ entity, matches: matchRules(mention, [entity.name, ...entity.aliases]) }))
+      .map(({ entity }) => ({
+        entity,
+        matches: matchRules(mention, [entity.name, ...entity.aliases]),
+      }))
       .filter(({ matches }) => matches.length > 0);
     return mergeCandidates(bm25, ruleHits, (entity) => entity.id, limit);
   }

@@ -93,9 +93,12 @@ export function normalizeEntityFields(fields: EntityFields): NormalizedEntityFie
   }
   const tags = uniqueStrings((fields.tags ?? []).map(cleanLine).filter((tag) => tag !== ''));
   if (tags.length > MAX_TAGS || tags.some((tag) => tag.length > MAX_TAG_LENGTH)) {
-    throw new BadInputError(`tags: at most ${MAX_TAGS}, each at most ${MAX_TAG_LENGTH} characters`, {
-      field: 'tags',
-    });
+    throw new BadInputError(
+      `tags: at most ${MAX_TAGS}, each at most ${MAX_TAG_LENGTH} characters`,
+      {
+        field: 'tags',
+      },
+    );
   }
   return { name, aliases, description, domain, tags };
 }

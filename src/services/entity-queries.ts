@@ -42,7 +42,8 @@ export class EntityQueries {
 
   async image(sha256: string): Promise<ImageRecord | null> {
     const hash = sha256.toLowerCase();
-    if (!isSha256Hex(hash)) throw new BadInputError('sha256 must be 64 hex digits', { field: 'sha256' });
+    if (!isSha256Hex(hash))
+      throw new BadInputError('sha256 must be 64 hex digits', { field: 'sha256' });
     const [image] = await this.graph.read('image', (tx) => entities.findImagesBySha256(tx, [hash]));
     return image ?? null;
   }
@@ -51,7 +52,11 @@ export class EntityQueries {
     return this.graph.read('domains', (tx) => entities.listDomains(tx));
   }
 
-  async page(args: { first: number; after?: string | null; domain?: string | null }): Promise<EntityPage> {
+  async page(args: {
+    first: number;
+    after?: string | null;
+    domain?: string | null;
+  }): Promise<EntityPage> {
     if (!Number.isInteger(args.first) || args.first < 1 || args.first > this.limits.maxPageSize) {
       throw new BadInputError(`first must be between 1 and ${this.limits.maxPageSize}`, {
         field: 'first',

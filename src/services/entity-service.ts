@@ -72,7 +72,8 @@ export class EntityService {
    */
   async registerMany(inputs: readonly EntityInput[]): Promise<RegistrationResult[]> {
     const { maxBatchSize } = this.deps.config.limits;
-    if (inputs.length === 0) throw new BadInputError('inputs must not be empty', { field: 'inputs' });
+    if (inputs.length === 0)
+      throw new BadInputError('inputs must not be empty', { field: 'inputs' });
     if (inputs.length > maxBatchSize) {
       throw new BadInputError(`At most ${maxBatchSize} entities per call`, { field: 'inputs' });
     }
@@ -131,7 +132,9 @@ export class EntityService {
 
   async delete(rawId: string): Promise<{ id: string; removedImages: string[] }> {
     const id = normalizeEntityId(rawId);
-    const result = await this.deps.graph.write('deleteEntity', (tx) => entities.deleteEntity(tx, id));
+    const result = await this.deps.graph.write('deleteEntity', (tx) =>
+      entities.deleteEntity(tx, id),
+    );
     if (!result.deleted) throw new NotFoundError('Entity', id);
     await this.removeImageFiles(result.removedImages);
     return { id, removedImages: result.removedImages };
@@ -150,10 +153,13 @@ export class EntityService {
       const earlier = writesById.get(id);
       if (earlier) {
         if (earlier.contentHash !== write.contentHash) {
-          throw new BadInputError(`Entity "${id}" appears twice in the batch with different content`, {
-            field: 'id',
-            id,
-          });
+          throw new BadInputError(
+            `Entity "${id}" appears twice in the batch with different content`,
+            {
+              field: 'id',
+              id,
+            },
+          );
         }
         continue;
       }
@@ -190,9 +196,12 @@ export class EntityService {
   ): Promise<PreparedImage[]> {
     const { maxPerEntity } = this.deps.config.images;
     if (sources.length > maxPerEntity) {
-      throw new BadInputError(`Entity "${entityId}" has ${sources.length} images; the limit is ${maxPerEntity}`, {
-        field: 'images',
-      });
+      throw new BadInputError(
+        `Entity "${entityId}" has ${sources.length} images; the limit is ${maxPerEntity}`,
+        {
+          field: 'images',
+        },
+      );
     }
     const prepared: PreparedImage[] = [];
     for (const [index, source] of sources.entries()) {
@@ -217,7 +226,8 @@ export class EntityService {
     const limits = this.deps.config.images;
     if (source.kind === 'stored') {
       const sha256 = source.sha256.toLowerCase();
-      if (!isSha256Hex(sha256)) throw new BadInputError('sha256 must be 64 hex digits', { field: 'sha256' });
+      if (!isSha256Hex(sha256))
+        throw new BadInputError('sha256 must be 64 hex digits', { field: 'sha256' });
       const [stored] = await this.deps.graph.read('images.find', (tx) =>
         entities.findImagesBySha256(tx, [sha256]),
       );
@@ -262,7 +272,10 @@ export class EntityService {
     return newlyStored;
   }
 
-  private async createOrConfirm(tx: Tx, writes: readonly EntityWrite[]): Promise<RegistrationResult[]> {
+  private async createOrConfirm(
+    tx: Tx,
+    writes: readonly EntityWrite[],
+  ): Promise<RegistrationResult[]> {
     const ids = writes.map((write) => write.id);
     const existing = await entities.findContentHashes(tx, ids);
     const statuses = new Map<string, RegistrationStatus>();
@@ -316,7 +329,10 @@ export class EntityService {
       try {
         await this.deps.imageStore.remove(hash);
       } catch (error) {
-        this.deps.logger.warn({ err: error, sha256: hash }, 'could not remove an orphaned image file');
+        this.deps.logger.warn(
+          { err: error, sha256: hash },
+          'could not remove an orphaned image file',
+        );
       }
     }
   }

@@ -1,5 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
-import { BadInputError, ConflictError, ErrorCode, ImageError, NotFoundError } from '../../src/errors.js';
+import {
+  BadInputError,
+  ConflictError,
+  ErrorCode,
+  ImageError,
+  NotFoundError,
+} from '../../src/errors.js';
 import type { Services } from '../../src/graphql/context.js';
 import type { EntityRecord, ImageRecord } from '../../src/neo4j/entity-repository.js';
 import { createTestServer, errorCodes, execute } from '../helpers/graphql.js';
@@ -28,7 +34,9 @@ const flag: ImageRecord = {
   createdAt: '2026-11-25T10:00:00Z',
 };
 
-function fakeServices(overrides: Partial<{ [K in keyof Services]: Partial<Services[K]> }> = {}): Services {
+function fakeServices(
+  overrides: Partial<{ [K in keyof Services]: Partial<Services[K]> }> = {},
+): Services {
   const unexpected = () => {
     throw new Error('not expected in this test');
   };
@@ -41,7 +49,9 @@ function fakeServices(overrides: Partial<{ [K in keyof Services]: Partial<Servic
       ...overrides.entities,
     },
     queries: {
-      findByIds: vi.fn(async (ids: readonly string[]) => [french].filter((e) => ids.includes(e.id))),
+      findByIds: vi.fn(async (ids: readonly string[]) =>
+        [french].filter((e) => ids.includes(e.id)),
+      ),
       imagesOf: vi.fn(async (ids: readonly string[]) => new Map(ids.map((id) => [id, [flag]]))),
       image: vi.fn(unexpected),
       domains: vi.fn(unexpected),
@@ -63,7 +73,11 @@ describe('entity queries', () => {
     );
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({
-      a: { name: 'French', aliases: ['Frenchmen'], images: [{ sha256: flag.sha256, url: flag.url, width: 44 }] },
+      a: {
+        name: 'French',
+        aliases: ['Frenchmen'],
+        images: [{ sha256: flag.sha256, url: flag.url, width: 44 }],
+      },
       b: { id: 'freeciv-nation:french' },
       missing: null,
     });
@@ -73,7 +87,9 @@ describe('entity queries', () => {
 
   it('pages entities with opaque cursors', async () => {
     const page = vi.fn(async () => ({ entities: [french], hasNextPage: true, totalCount: 7 }));
-    const result = await execute<{ entities: { edges: { cursor: string }[]; pageInfo: unknown; totalCount: number } }>(
+    const result = await execute<{
+      entities: { edges: { cursor: string }[]; pageInfo: unknown; totalCount: number };
+    }>(
       server,
       fakeServices({ queries: { page } }),
       '{ entities(first: 1, domain: "freeciv-nations") { edges { cursor node { id } } pageInfo { hasNextPage endCursor } totalCount } }',
@@ -150,7 +166,9 @@ describe('registration', () => {
       },
     });
     expect(result.errors).toBeUndefined();
-    expect(result.data).toMatchObject({ registerEntity: { status: 'CREATED', entity: { id: french.id } } });
+    expect(result.data).toMatchObject({
+      registerEntity: { status: 'CREATED', entity: { id: french.id } },
+    });
     expect(register).toHaveBeenCalledWith(
       expect.objectContaining({
         id: french.id,
@@ -172,7 +190,10 @@ describe('registration', () => {
   });
 
   it.each([
-    ['INVALID_IMAGE', new ImageError('images[0]: corrupt', ErrorCode.InvalidImage, { imageIndex: 0 })],
+    [
+      'INVALID_IMAGE',
+      new ImageError('images[0]: corrupt', ErrorCode.InvalidImage, { imageIndex: 0 }),
+    ],
     ['IMAGE_TOO_LARGE', new ImageError('too large', ErrorCode.ImageTooLarge)],
     ['CONFLICT', new ConflictError('exists with different content')],
     ['NOT_FOUND', new NotFoundError('Image', 'abc')],
@@ -218,6 +239,9 @@ describe('registration', () => {
       'mutation { updateEntity(id: "freeciv-nation:french", patch: { description: "New." }) { id } }',
     );
     expect(result.errors).toBeUndefined();
-    expect(update).toHaveBeenCalledWith('freeciv-nation:french', { description: 'New.', images: null });
+    expect(update).toHaveBeenCalledWith('freeciv-nation:french', {
+      description: 'New.',
+      images: null,
+    });
   });
 });

@@ -108,7 +108,10 @@ export async function postMultipart<Data>(
   const { query, variables } = operation;
   const form = new FormData();
   form.set('operations', JSON.stringify({ query, variables }));
-  form.set('map', JSON.stringify(Object.fromEntries(Object.entries(files).map(([key, f]) => [key, [f.path]]))));
+  form.set(
+    'map',
+    JSON.stringify(Object.fromEntries(Object.entries(files).map(([key, f]) => [key, [f.path]]))),
+  );
   for (const [key, file] of Object.entries(files)) {
     form.set(key, new Blob([file.bytes], { type: file.type }), `${key}.bin`);
   }

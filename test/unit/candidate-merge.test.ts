@@ -1,5 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { GENERATOR_WEIGHTS, combineGeneratorScores, mergeCandidates } from '../../src/candidates/merge.js';
+import {
+  GENERATOR_WEIGHTS,
+  combineGeneratorScores,
+  mergeCandidates,
+} from '../../src/candidates/merge.js';
 import type { Bm25Hit, GeneratorHit, RuleHits } from '../../src/candidates/merge.js';
 import type { RuleMatch, RuleName } from '../../src/candidates/rules.js';
 
@@ -119,7 +123,10 @@ describe('mergeCandidates', () => {
     );
     expect(merged).toHaveLength(1);
     expect(merged[0]?.entity).toBe(first);
-    expect(merged[0]?.generators.map((generator) => generator.generator)).toEqual(['BM25', 'SHARED_WORDS']);
+    expect(merged[0]?.generators.map((generator) => generator.generator)).toEqual([
+      'BM25',
+      'SHARED_WORDS',
+    ]);
   });
 
   it('orders by score descending, then by id ascending', () => {
@@ -143,7 +150,9 @@ describe('mergeCandidates', () => {
       { entity: e('high'), score: 1 },
     ];
     const rules: RuleHits<Entity>[] = [{ entity: e('high'), matches: [match('CONTAINMENT', 1)] }];
-    expect(mergeCandidates(bm25, rules, idOf, 1).map((candidate) => candidate.entity.id)).toEqual(['high']);
+    expect(mergeCandidates(bm25, rules, idOf, 1).map((candidate) => candidate.entity.id)).toEqual([
+      'high',
+    ]);
     expect(mergeCandidates(bm25, rules, idOf, 0)).toEqual([]);
   });
 

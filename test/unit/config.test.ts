@@ -116,28 +116,48 @@ describe('parseConfig: each variable', () => {
 
   it('accepts every Neo4j scheme', () => {
     for (const scheme of ['bolt', 'bolt+s', 'bolt+ssc', 'neo4j', 'neo4j+s', 'neo4j+ssc']) {
-      expect(parseConfig({ NEO4J_URI: `${scheme}://h:7687` }, CWD).neo4j.uri).toBe(`${scheme}://h:7687`);
+      expect(parseConfig({ NEO4J_URI: `${scheme}://h:7687` }, CWD).neo4j.uri).toBe(
+        `${scheme}://h:7687`,
+      );
     }
   });
 });
 
 describe('parseConfig: publicBaseUrl', () => {
   it('follows host and port by default', () => {
-    expect(parseConfig({ POLYLINK_HOST: 'box.lan', POLYLINK_PORT: '9000' }, CWD).http.publicBaseUrl).toBe(
-      'http://box.lan:9000',
-    );
+    expect(
+      parseConfig({ POLYLINK_HOST: 'box.lan', POLYLINK_PORT: '9000' }, CWD).http.publicBaseUrl,
+    ).toBe('http://box.lan:9000');
   });
 
   it('shows a wildcard host as loopback', () => {
-    expect(parseConfig({ POLYLINK_HOST: '0.0.0.0' }, CWD).http.publicBaseUrl).toBe('http://127.0.0.1:4000');
-    expect(parseConfig({ POLYLINK_HOST: '::' }, CWD).http.publicBaseUrl).toBe('http://127.0.0.1:4000');
+    expect(parseConfig({ POLYLINK_HOST: '0.0.0.0' }, CWD).http.publicBaseUrl).toBe(
+      'http://127.0.0.1:4000',
+    );
+    expect(parseConfig({ POLYLINK_HOST: '::' }, CWD).http.publicBaseUrl).toBe(
+      'http://127.0.0.1:4000',
+    );
   });
 
-  // Bug: the default URL is built as `http://${host}:${port}` without brackets, so an IPv6
-  // host other than "::" produces "http://::1:4000" and parseConfig throws about
-  // POLYLINK_PUBLIC_URL, a variable the operator never set.
-  it.fails('brackets an IPv6 host in the default URL', () => {
+  it('brackets an IPv6 host in the default URL', () => {
     expect(parseConfig({ POLYLINK_HOST: '::1' }, CWD).http.publicBaseUrl).toBe('http://[::1]:4000');
+  });
+
+  it('is null when the OS picks the port (0) and POLYLINK_PUBLIC_URL is unset', () => {
+    const config = parseConfig({ POLYLINK_PORT: '0' }, CWD);
+    expect(config.http.port).toBe(0);
+    expect(config.http.publicBaseUrl).toBeNull();
+  });
+
+  it('uses POLYLINK_PUBLIC_URL even when the port is 0', () => {
+    const env = { POLYLINK_PORT: '0', POLYLINK_PUBLIC_URL: 'https://example.com/' };
+    expect(parseConfig(env, CWD).http.publicBaseUrl).toBe('https://example.com');
+  });
+
+  it('treats a blank POLYLINK_PUBLIC_URL as unset when the port is 0', () => {
+    expect(
+      parseConfig({ POLYLINK_PORT: '0', POLYLINK_PUBLIC_URL: '  ' }, CWD).http.publicBaseUrl,
+    ).toBeNull();
   });
 
   it('removes trailing slashes from POLYLINK_PUBLIC_URL and NEO4J_URI', () => {
@@ -177,11 +197,15 @@ describe('parseConfig: invalid values throw a ConfigError naming the variable', 
   });
 
   it('rejects a non-HTTP POLYLINK_PUBLIC_URL', () => {
-    expect(configError({ POLYLINK_PUBLIC_URL: 'ftp://example.com' }).message).toContain('POLYLINK_PUBLIC_URL');
+    expect(configError({ POLYLINK_PUBLIC_URL: 'ftp://example.com' }).message).toContain(
+      'POLYLINK_PUBLIC_URL',
+    );
   });
 
   it.each(['maybe', '2', 'y'])('rejects POLYLINK_MIGRATE_ON_START=%s', (raw) => {
-    expect(configError({ POLYLINK_MIGRATE_ON_START: raw }).message).toContain('POLYLINK_MIGRATE_ON_START');
+    expect(configError({ POLYLINK_MIGRATE_ON_START: raw }).message).toContain(
+      'POLYLINK_MIGRATE_ON_START',
+    );
   });
 
   it.each(['verbose', 'INFO'])('rejects LOG_LEVEL=%s', (raw) => {

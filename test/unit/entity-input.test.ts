@@ -20,7 +20,10 @@ function expectBadInput(fn: () => unknown, field: string): void {
   expect((caught as GraphQLError).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
 }
 
-const fields = (overrides: Partial<EntityFields> = {}): EntityFields => ({ name: 'Paris', ...overrides });
+const fields = (overrides: Partial<EntityFields> = {}): EntityFields => ({
+  name: 'Paris',
+  ...overrides,
+});
 
 describe('normalizeEntityId', () => {
   it('trims and applies NFC', () => {
@@ -60,12 +63,20 @@ describe('normalizeEntityFields: normalisation', () => {
     });
     expect(DEFAULT_DOMAIN).toBe('general');
     expect(
-      normalizeEntityFields({ name: 'Paris', aliases: null, description: null, domain: null, tags: null }).domain,
+      normalizeEntityFields({
+        name: 'Paris',
+        aliases: null,
+        description: null,
+        domain: null,
+        tags: null,
+      }).domain,
     ).toBe('general');
   });
 
   it('collapses whitespace in the name and applies NFC', () => {
-    expect(normalizeEntityFields(fields({ name: '  New\t\nYork   City ' })).name).toBe('New York City');
+    expect(normalizeEntityFields(fields({ name: '  New\t\nYork   City ' })).name).toBe(
+      'New York City',
+    );
     expect(normalizeEntityFields(fields({ name: 'Zu\u0308rich' })).name).toBe('Z\u00fcrich');
   });
 
@@ -80,20 +91,21 @@ describe('normalizeEntityFields: normalisation', () => {
   });
 
   it('keeps the description inner whitespace, trimming only the ends', () => {
-    expect(normalizeEntityFields(fields({ description: '  Line one.\n\nLine two.  ' })).description).toBe(
-      'Line one.\n\nLine two.',
-    );
+    expect(
+      normalizeEntityFields(fields({ description: '  Line one.\n\nLine two.  ' })).description,
+    ).toBe('Line one.\n\nLine two.');
   });
 
   it('trims the domain', () => {
-    expect(normalizeEntityFields(fields({ domain: ' freeciv.nations ' })).domain).toBe('freeciv.nations');
+    expect(normalizeEntityFields(fields({ domain: ' freeciv.nations ' })).domain).toBe(
+      'freeciv.nations',
+    );
   });
 
   it('cleans tags and dedupes them case-insensitively', () => {
-    expect(normalizeEntityFields(fields({ tags: [' capital  city', 'Europe', 'europe', ''] })).tags).toEqual([
-      'capital city',
-      'Europe',
-    ]);
+    expect(
+      normalizeEntityFields(fields({ tags: [' capital  city', 'Europe', 'europe', ''] })).tags,
+    ).toEqual(['capital city', 'Europe']);
   });
 });
 
@@ -111,27 +123,45 @@ describe('normalizeEntityFields: validation', () => {
   it('rejects more than 64 aliases or an alias over 512 characters', () => {
     const aliases = Array.from({ length: 64 }, (_, index) => `alias ${index}`);
     expect(normalizeEntityFields(fields({ aliases })).aliases).toHaveLength(64);
-    expectBadInput(() => normalizeEntityFields(fields({ aliases: [...aliases, 'one more'] })), 'aliases');
+    expectBadInput(
+      () => normalizeEntityFields(fields({ aliases: [...aliases, 'one more'] })),
+      'aliases',
+    );
     expectBadInput(() => normalizeEntityFields(fields({ aliases: ['a'.repeat(513)] })), 'aliases');
   });
 
   it('counts aliases after de-duplication', () => {
-    const aliases = [...Array.from({ length: 64 }, (_, index) => `alias ${index}`), 'ALIAS 0', 'Paris'];
+    const aliases = [
+      ...Array.from({ length: 64 }, (_, index) => `alias ${index}`),
+      'ALIAS 0',
+      'Paris',
+    ];
     expect(normalizeEntityFields(fields({ aliases })).aliases).toHaveLength(64);
   });
 
   it('rejects a description over 20000 characters', () => {
-    expect(normalizeEntityFields(fields({ description: 'd'.repeat(20_000) })).description).toHaveLength(20_000);
-    expectBadInput(() => normalizeEntityFields(fields({ description: 'd'.repeat(20_001) })), 'description');
+    expect(
+      normalizeEntityFields(fields({ description: 'd'.repeat(20_000) })).description,
+    ).toHaveLength(20_000);
+    expectBadInput(
+      () => normalizeEntityFields(fields({ description: 'd'.repeat(20_001) })),
+      'description',
+    );
   });
 
-  it.each(['', 'Science', '-lead', '.x', 'a b', 'a/b', 'é', 'a'.repeat(65)])('rejects domain %j', (domain) => {
-    expectBadInput(() => normalizeEntityFields(fields({ domain })), 'domain');
-  });
+  it.each(['', 'Science', '-lead', '.x', 'a b', 'a/b', 'é', 'a'.repeat(65)])(
+    'rejects domain %j',
+    (domain) => {
+      expectBadInput(() => normalizeEntityFields(fields({ domain })), 'domain');
+    },
+  );
 
-  it.each(['a', '0', 'wiki.en', 'freeciv_nations-2', 'a'.repeat(64)])('accepts domain %j', (domain) => {
-    expect(normalizeEntityFields(fields({ domain })).domain).toBe(domain);
-  });
+  it.each(['a', '0', 'wiki.en', 'freeciv_nations-2', 'a'.repeat(64)])(
+    'accepts domain %j',
+    (domain) => {
+      expect(normalizeEntityFields(fields({ domain })).domain).toBe(domain);
+    },
+  );
 
   it('rejects more than 32 tags or a tag over 64 characters', () => {
     const tags = Array.from({ length: 32 }, (_, index) => `t${index}`);
@@ -169,7 +199,9 @@ describe('entityContentHash', () => {
   });
 
   it('changes when the image order changes', () => {
-    expect(entityContentHash(base, [...images].reverse())).not.toBe(entityContentHash(base, images));
+    expect(entityContentHash(base, [...images].reverse())).not.toBe(
+      entityContentHash(base, images),
+    );
   });
 
   it('changes when any field or image changes', () => {
@@ -183,7 +215,9 @@ describe('entityContentHash', () => {
       [base, images.slice(0, 1)],
       [base, []],
     ];
-    const hashes = variants.map(([variant, imageHashes]) => entityContentHash(variant, imageHashes));
+    const hashes = variants.map(([variant, imageHashes]) =>
+      entityContentHash(variant, imageHashes),
+    );
     expect(hashes).not.toContain(hash);
     expect(new Set(hashes).size).toBe(variants.length);
   });

@@ -1,7 +1,27 @@
 import { describe, it, expect } from 'vitest';
 import { anyTermQuery, escapeLuceneTerm } from '../../src/candidates/lucene.js';
 
-const SPECIAL = ['+', '-', '!', '(', ')', '{', '}', '[', ']', '^', '"', '~', '*', '?', ':', '\\', '/', '&', '|'];
+const SPECIAL = [
+  '+',
+  '-',
+  '!',
+  '(',
+  ')',
+  '{',
+  '}',
+  '[',
+  ']',
+  '^',
+  '"',
+  '~',
+  '*',
+  '?',
+  ':',
+  '\\',
+  '/',
+  '&',
+  '|',
+];
 
 describe('escapeLuceneTerm', () => {
   it.each(SPECIAL)('escapes %s', (character) => {
@@ -9,7 +29,9 @@ describe('escapeLuceneTerm', () => {
   });
 
   it('escapes every special character in one term', () => {
-    expect(escapeLuceneTerm(SPECIAL.join(''))).toBe(SPECIAL.map((character) => `\\${character}`).join(''));
+    expect(escapeLuceneTerm(SPECIAL.join(''))).toBe(
+      SPECIAL.map((character) => `\\${character}`).join(''),
+    );
   });
 
   it('escapes the two-character operators && and || character by character', () => {
@@ -22,7 +44,8 @@ describe('escapeLuceneTerm', () => {
   });
 
   it('turns upper-case operator words into ordinary lower-case terms', () => {
-    for (const word of ['AND', 'OR', 'NOT', 'TO']) expect(escapeLuceneTerm(word)).toBe(word.toLowerCase());
+    for (const word of ['AND', 'OR', 'NOT', 'TO'])
+      expect(escapeLuceneTerm(word)).toBe(word.toLowerCase());
   });
 
   it('keeps operator words that are not entirely upper-case, or longer words containing them', () => {
