@@ -72,9 +72,12 @@ export function normalizeEntityFields(fields: EntityFields): NormalizedEntityFie
     (fields.aliases ?? []).map(cleanLine).filter((alias) => alias !== ''),
     [name],
   );
-  if (aliases.length > MAX_ALIASES || aliases.some((alias) => alias.length > MAX_NAME_LENGTH)) {
+  if (
+    aliases.length > MAX_ALIASES ||
+    aliases.some((alias) => alias.length > MAX_NAME_LENGTH || CONTROL_CHARACTERS.test(alias))
+  ) {
     throw new BadInputError(
-      `aliases: at most ${MAX_ALIASES}, each at most ${MAX_NAME_LENGTH} characters`,
+      `aliases: at most ${MAX_ALIASES}, each at most ${MAX_NAME_LENGTH} printable characters`,
       { field: 'aliases' },
     );
   }
@@ -92,9 +95,12 @@ export function normalizeEntityFields(fields: EntityFields): NormalizedEntityFie
     );
   }
   const tags = uniqueStrings((fields.tags ?? []).map(cleanLine).filter((tag) => tag !== ''));
-  if (tags.length > MAX_TAGS || tags.some((tag) => tag.length > MAX_TAG_LENGTH)) {
+  if (
+    tags.length > MAX_TAGS ||
+    tags.some((tag) => tag.length > MAX_TAG_LENGTH || CONTROL_CHARACTERS.test(tag))
+  ) {
     throw new BadInputError(
-      `tags: at most ${MAX_TAGS}, each at most ${MAX_TAG_LENGTH} characters`,
+      `tags: at most ${MAX_TAGS}, each at most ${MAX_TAG_LENGTH} printable characters`,
       {
         field: 'tags',
       },

@@ -228,3 +228,16 @@ describe('entityContentHash', () => {
     expect(a).not.toBe(b);
   });
 });
+
+describe('control characters in aliases and tags', () => {
+  it.each([
+    ['aliases', { name: 'N', aliases: ['ok', 'bad\u0007bell'] }],
+    ['tags', { name: 'N', tags: ['bad\u0000nul'] }],
+  ])('rejects them in %s', (field, fields) => {
+    expect(() => normalizeEntityFields(fields)).toThrow(
+      expect.objectContaining({
+        extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field }),
+      }),
+    );
+  });
+});
