@@ -27,19 +27,19 @@ export default tseslint.config(
         {
           paths: [
             boundary('neo4j-driver', 'src/neo4j/driver.ts'),
-            boundary('sharp', 'src/images/image-decoding.ts'),
-            boundary('onnxruntime-node', 'the inference runtime module'),
+            boundary('sharp', 'src/images/image-decoding.ts and src/inference/image-preprocess.ts'),
+            boundary('onnxruntime-node', 'src/inference/onnx-runtime.ts'),
           ],
         },
       ],
     },
   },
   {
-    files: ['src/neo4j/driver.ts'],
+    files: ['src/neo4j/driver.ts', 'src/inference/onnx-runtime.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
   {
-    files: ['src/images/image-decoding.ts', 'test/**/*.ts'],
+    files: ['src/images/image-decoding.ts', 'src/inference/image-preprocess.ts', 'test/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -13,6 +13,7 @@ export const ErrorCode = {
   NotFound: 'NOT_FOUND',
   Conflict: 'CONFLICT',
   DatabaseUnavailable: 'DATABASE_UNAVAILABLE',
+  InferenceFailed: 'INFERENCE_FAILED',
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

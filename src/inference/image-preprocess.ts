@@ -1,0 +1,158 @@
+import sharp from 'sharp';
+
+/** How a model wants its pixels; read from the bundle manifest. */
+export interface PixelSpec {
+  readonly width: number;
+  readonly height: number;
+  /** `stretch` ignores aspect ratio; `letterbox` keeps it and pads with `padValue`. */
+  readonly resize: 'stretch' | 'letterbox';
+  readonly layout: 'nchw' | 'nhwc';
+  /** Per-channel mean and std applied to 0–255 values: (v - mean) / std. */
+  readonly mean: readonly [number, number, number];
+  readonly std: readonly [number, number, number];
+  readonly padValue?: number;
+}
+
+/** Where the model's input came from in the original image, to map boxes back. */
+export interface ImageTransform {
+  readonly originalWidth: number;
+  readonly originalHeight: number;
+  readonly scale: number;
+  readonly offsetX: number;
+  readonly offsetY: number;
+}
+
+export interface PreparedPixels {
+  readonly data: Float32Array;
+  readonly dims: readonly [number, number, number, number];
+  readonly transform: ImageTransform;
+}
+
+export interface DecodedImage {
+  /** Interleaved 8-bit RGB, upright (EXIF orientation applied), in sRGB. */
+  readonly rgb: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Decodes any supported image to upright sRGB RGB bytes, flattening alpha onto white. */
+export async function decodeRgb(bytes: Uint8Array): Promise<DecodedImage> {
+  const { data, info } = await sharp(bytes, { failOn: 'error' })
+    .rotate() // EXIF orientation: a phone photo must not reach a model sideways
+    .toColourspace('srgb')
+    .flatten({ background: '#ffffff' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return {
+    rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+  };
+}
+
+export interface CropBox {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Crops a decoded image (pixel box, clamped to the image) without re-decoding. */
+export async function cropRgb(image: DecodedImage, box: CropBox): Promise<DecodedImage> {
+  const left = Math.max(0, Math.min(image.width - 1, Math.floor(box.x)));
+  const top = Math.max(0, Math.min(image.height - 1, Math.floor(box.y)));
+  const width = Math.max(1, Math.min(image.width - left, Math.round(box.width)));
+  const height = Math.max(1, Math.min(image.height - top, Math.round(box.height)));
+  const { data, info } = await sharp(image.rgb, {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  })
+    .extract({ left, top, width, height })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return {
+    rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+  };
+}
+
+/** Resizes (stretch or letterbox) and normalises into the float tensor a vision model takes. */
+export async function toModelInput(image: DecodedImage, spec: PixelSpec): Promise<PreparedPixels> {
+  const scale =
+    spec.resize === 'letterbox'
+      ? Math.min(spec.width / image.width, spec.height / image.height)
+      : Number.NaN;
+  const resizedWidth =
+    spec.resize === 'letterbox' ? Math.max(1, Math.round(image.width * scale)) : spec.width;
+  const resizedHeight =
+    spec.resize === 'letterbox' ? Math.max(1, Math.round(image.height * scale)) : spec.height;
+  const offsetX = Math.floor((spec.width - resizedWidth) / 2);
+  const offsetY = Math.floor((spec.height - resizedHeight) / 2);
+  const pad = spec.padValue ?? 0;
+  const { data } = await sharp(image.rgb, {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  })
+    .resize(resizedWidth, resizedHeight, { fit: 'fill', kernel: 'lanczos3' })
+    .extend({
+      top: offsetY,
+      bottom: spec.height - resizedHeight - offsetY,
+      left: offsetX,
+      right: spec.width - resizedWidth - offsetX,
+      background: { r: pad, g: pad, b: pad },
+    })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return {
+    data: normalizePixels(data, spec),
+    dims:
+      spec.layout === 'nchw' ? [1, 3, spec.height, spec.width] : [1, spec.height, spec.width, 3],
+    transform: {
+      originalWidth: image.width,
+      originalHeight: image.height,
+      scale: spec.resize === 'letterbox' ? scale : spec.width / image.width,
+      offsetX,
+      offsetY,
+    },
+  };
+}
+
+/** Interleaved RGB bytes to a normalised float tensor in the requested layout. Pure. */
+export function normalizePixels(
+  rgb: Uint8Array,
+  spec: Pick<PixelSpec, 'width' | 'height' | 'layout' | 'mean' | 'std'>,
+): Float32Array {
+  const plane = spec.width * spec.height;
+  if (rgb.length !== plane * 3)
+    throw new Error(`Expected ${plane * 3} bytes of RGB, got ${rgb.length}`);
+  const out = new Float32Array(plane * 3);
+  for (let pixel = 0; pixel < plane; pixel += 1) {
+    for (let channel = 0; channel < 3; channel += 1) {
+      const value = ((rgb[pixel * 3 + channel] ?? 0) - spec.mean[channel]!) / spec.std[channel]!;
+      out[spec.layout === 'nchw' ? channel * plane + pixel : pixel * 3 + channel] = value;
+    }
+  }
+  return out;
+}
+
+/** Maps a box from model-input pixels back to original-image pixels (undoes resize and padding). */
+export function boxToOriginal(
+  box: CropBox,
+  transform: ImageTransform,
+  spec: Pick<PixelSpec, 'resize' | 'width' | 'height'>,
+): CropBox {
+  const scaleX =
+    spec.resize === 'letterbox' ? transform.scale : spec.width / transform.originalWidth;
+  const scaleY =
+    spec.resize === 'letterbox' ? transform.scale : spec.height / transform.originalHeight;
+  const x = (box.x - transform.offsetX) / scaleX;
+  const y = (box.y - transform.offsetY) / scaleY;
+  const right = Math.min(transform.originalWidth, (box.x + box.width - transform.offsetX) / scaleX);
+  const bottom = Math.min(
+    transform.originalHeight,
+    (box.y + box.height - transform.offsetY) / scaleY,
+  );
+  const left = Math.max(0, x);
+  const top = Math.max(0, y);
+  return { x: left, y: top, width: Math.max(0, right - left), height: Math.max(0, bottom - top) };
+}

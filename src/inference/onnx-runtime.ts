@@ -1,0 +1,163 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { AppError, ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+
+export interface Tensor {
+  readonly type: 'float32' | 'int64' | 'int32' | 'uint8';
+  readonly data: TensorData;
+  readonly dims: readonly number[];
+}
+
+export interface ModelSession {
+  readonly name: string;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Runs the model; every input it declares must be fed, and nothing else. */
+  run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>>;
+  release(): Promise<void>;
+}
+
+export interface OnnxRuntimeOptions {
+  readonly executionProvider: ExecutionProvider;
+  /** Threads inside one operator; 0 lets ONNX Runtime choose (one per core). */
+  readonly intraOpThreads: number;
+  readonly interOpThreads: number;
+  readonly logger: Logger;
+}
+
+export interface OnnxRuntime {
+  /** The provider sessions really run on, after any fallback. */
+  readonly provider: ExecutionProvider;
+  load(name: string, file: string): Promise<ModelSession>;
+  /** Releases every session this runtime created. */
+  close(): Promise<void>;
+}
+
+/** Inference failures reach clients as INTERNAL_SERVER_ERROR-class errors with a stable code. */
+export class InferenceError extends AppError {
+  constructor(message: string, cause?: unknown) {
+    super(message, ErrorCode.InferenceFailed);
+    this.cause = cause;
+  }
+}
+
+/**
+ * True when this onnxruntime-node can create CUDA sessions: the npm package ships without the
+ * CUDA provider library, which its install step adds only when told to (ONNXRUNTIME_NODE_INSTALL=cuda12).
+ */
+export function cudaAvailable(): boolean {
+  const cuda = ort.listSupportedBackends().find((backend) => backend.name === 'cuda');
+  if (!cuda) return false;
+  if (cuda.bundled) return true;
+  const packageDir = path.dirname(
+    createRequire(import.meta.url).resolve('onnxruntime-node/package.json'),
+  );
+  const binDir = path.join(packageDir, 'bin', 'napi-v6', process.platform, process.arch);
+  return existsSync(path.join(binDir, 'libonnxruntime_providers_cuda.so'));
+}
+
+function toOrtTensor(tensor: Tensor): ort.Tensor {
+  return new ort.Tensor(tensor.type, tensor.data, tensor.dims);
+}
+
+function fromOrtTensor(tensor: ort.Tensor): Tensor {
+  return {
+    type: tensor.type as Tensor['type'],
+    data: tensor.data as TensorData,
+    dims: [...tensor.dims],
+  };
+}
+
+/**
+ * The one owner of onnxruntime-node. CUDA is used only when asked for and loadable;
+ * otherwise sessions run on CPU and the fallback is logged once, with the reason.
+ */
+export function createOnnxRuntime(options: OnnxRuntimeOptions): OnnxRuntime {
+  let provider: ExecutionProvider = options.executionProvider;
+  if (provider === 'cuda' && !cudaAvailable()) {
+    options.logger.warn(
+      'CUDA was requested but this onnxruntime-node has no CUDA provider; running on CPU ' +
+        '(reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 where the internet is reachable)',
+    );
+    provider = 'cpu';
+  }
+  const sessions = new Set<ModelSession>();
+
+  async function createSession(file: string): Promise<ort.InferenceSession> {
+    const base: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: options.intraOpThreads,
+      interOpNumThreads: options.interOpThreads,
+    };
+    if (provider === 'cuda') {
+      try {
+        return await ort.InferenceSession.create(file, {
+          ...base,
+          executionProviders: ['cuda', 'cpu'],
+        });
+      } catch (error) {
+        options.logger.warn({ err: error, file }, 'CUDA session failed; falling back to CPU');
+        provider = 'cpu';
+      }
+    }
+    return ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] });
+  }
+
+  return {
+    get provider() {
+      return provider;
+    },
+    async load(name, file) {
+      let session: ort.InferenceSession;
+      try {
+        session = await createSession(file);
+      } catch (error) {
+        throw new InferenceError(`Cannot load model "${name}" from ${file}`, error);
+      }
+      const inputNames = [...session.inputNames];
+      const outputNames = [...session.outputNames];
+      const model: ModelSession = {
+        name,
+        inputNames,
+        outputNames,
+        async run(feeds) {
+          const given = Object.keys(feeds).sort();
+          const expected = [...inputNames].sort();
+          if (given.join('\0') !== expected.join('\0')) {
+            throw new InferenceError(
+              `Model "${name}" takes inputs [${expected.join(', ')}], was given [${given.join(', ')}]`,
+            );
+          }
+          const ortFeeds = Object.fromEntries(
+            Object.entries(feeds).map(([key, tensor]) => [key, toOrtTensor(tensor)]),
+          );
+          let results: ort.InferenceSession.ReturnType;
+          try {
+            results = await session.run(ortFeeds);
+          } catch (error) {
+            throw new InferenceError(`Model "${name}" failed to run`, error);
+          }
+          return Object.fromEntries(
+            Object.entries(results).map(([key, tensor]) => [key, fromOrtTensor(tensor)]),
+          );
+        },
+        async release() {
+          sessions.delete(model);
+          await session.release();
+        },
+      };
+      sessions.add(model);
+      return model;
+    },
+    async close() {
+      await Promise.all([...sessions].map((session) => session.release()));
+    },
+  };
+}
