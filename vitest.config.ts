@@ -7,6 +7,11 @@ export default defineConfig({
       { extends: true, test: { name: 'graphql', include: ['test/graphql/**/*.test.ts'] } },
       {
         extends: true,
+        // Real ONNX models from the assembled bundle and real images; no database.
+        test: { name: 'models', include: ['test/models/**/*.test.ts'], testTimeout: 120_000 },
+      },
+      {
+        extends: true,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
