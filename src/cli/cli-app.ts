@@ -1,13 +1,12 @@
-import { createServices } from '../app.js';
+import { createServices, openBackend, type Backend } from '../backend.js';
 import { ConfigError, httpOrigin, parseConfig, type Config } from '../config.js';
 import type { Services } from '../graphql/context.js';
 import { createLogger, type Logger } from '../logger.js';
-import { createGraph, type Graph } from '../neo4j/driver.js';
 
 export interface CliApp {
   readonly config: Config;
   readonly logger: Logger;
-  readonly graph: Graph;
+  readonly backend: Backend;
   readonly services: Services;
 }
 
@@ -16,11 +15,21 @@ function imageBaseUrl(config: Config): string {
   return config.http.publicBaseUrl ?? httpOrigin(config.http.host, config.http.port);
 }
 
-/** Runs a command-line task on the same services as the HTTP app, closing the driver afterwards. */
-export async function runCli(task: (app: CliApp) => Promise<void>): Promise<void> {
+/**
+ * Runs a command-line task on the same backend and services as the HTTP app, closing them
+ * afterwards. `withModels: false` skips loading the model bundle (commands that need no encoder).
+ */
+export async function runCli(
+  task: (app: CliApp) => Promise<void>,
+  options: { readonly withModels?: boolean } = {},
+): Promise<void> {
   let config: Config;
   try {
-    config = parseConfig(process.env);
+    const parsed = parseConfig(process.env);
+    config =
+      options.withModels === false
+        ? { ...parsed, models: { ...parsed.models, enabled: false } }
+        : parsed;
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`configuration error: ${error.message}`);
@@ -30,18 +39,26 @@ export async function runCli(task: (app: CliApp) => Promise<void>): Promise<void
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const graph = await createGraph(config.neo4j);
+  let backend: Backend;
   try {
-    await task({
+    backend = await openBackend(config, logger);
+  } catch (error) {
+    logger.error({ err: error }, error instanceof Error ? error.message : 'start-up failed');
+    process.exitCode = 1;
+    return;
+  }
+  try {
+    const services = createServices({
+      backend,
       config,
       logger,
-      graph,
-      services: createServices(graph, config, logger, imageBaseUrl(config)),
+      publicBaseUrl: imageBaseUrl(config),
     });
+    await task({ config, logger, backend, services });
   } catch (error) {
     logger.error({ err: error }, error instanceof Error ? error.message : 'command failed');
     process.exitCode = 1;
   } finally {
-    await graph.close();
+    await backend.close();
   }
 }

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { applyMigrations } from '../neo4j/migrations.js';
-import { MIGRATIONS_DIR, PROJECT_ROOT } from '../paths.js';
+import { PROJECT_ROOT } from '../paths.js';
 import { runCli } from './cli-app.js';
 import { importLineToEntityInput, readImportBatches } from './import-file.js';
 
@@ -10,7 +9,7 @@ const USAGE = 'usage: import-entities --file entities.jsonl [--batch 25] [--base
  * Registers every entity of a JSON-lines file through the same service as `registerEntities`,
  * a batch per transaction. Idempotent: re-running reports the entities as unchanged.
  */
-await runCli(async ({ services, graph, logger, config }) => {
+await runCli(async ({ services, logger, config }) => {
   const { values } = parseArgs({
     options: {
       file: { type: 'string' },
@@ -20,7 +19,6 @@ await runCli(async ({ services, graph, logger, config }) => {
   });
   const batchSize = Number(values.batch);
   if (!values.file || !Number.isInteger(batchSize) || batchSize < 1) throw new Error(USAGE);
-  if (config.migrateOnStart) await applyMigrations(graph, MIGRATIONS_DIR);
   const counts = { CREATED: 0, UNCHANGED: 0 };
   for await (const batch of readImportBatches(
     values.file,

@@ -1,6 +1,8 @@
 import type { CandidateService } from '../services/candidate-service.js';
+import type { EncodingService } from '../services/encoding-service.js';
 import type { EntityQueries } from '../services/entity-queries.js';
 import type { EntityService } from '../services/entity-service.js';
+import type { ImageReader } from '../services/image-reader.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 /** What resolvers may use: services and loaders, never the driver. */
@@ -8,6 +10,8 @@ export interface Services {
   readonly entities: Pick<EntityService, 'register' | 'registerMany' | 'update' | 'delete'>;
   readonly queries: Pick<EntityQueries, 'findByIds' | 'imagesOf' | 'image' | 'domains' | 'page'>;
   readonly candidates: Pick<CandidateService, 'generate'>;
+  readonly encoding: Pick<EncodingService, 'status' | 'start' | 'run'>;
+  readonly images: Pick<ImageReader, 'read'>;
 }
 
 export interface Context {

@@ -118,10 +118,27 @@ export const resolvers = {
       { sha256: string },
       unknown
     >,
-    candidates: ((_, args, { services }) => services.candidates.generate(args)) satisfies Resolver<
+    candidates: (async (_, { image, box, ...args }, { services }) => {
+      const bytes = image ? await services.images.read(toImageSource(image, 0)) : null;
+      return services.candidates.generate({
+        ...args,
+        image: bytes ? { bytes, box: box ?? null } : null,
+      });
+    }) satisfies Resolver<
       unknown,
-      { mention: string; limit?: number | null; domain?: string | null },
+      {
+        mention?: string | null;
+        image?: ImageInputArg | null;
+        box?: { x: number; y: number; width: number; height: number } | null;
+        limit?: number | null;
+        domain?: string | null;
+      },
       Candidate[]
+    >,
+    encodingStatus: ((_, __, { services }) => services.encoding.status()) satisfies Resolver<
+      unknown,
+      unknown,
+      unknown
     >,
   },
   Mutation: {
@@ -142,6 +159,12 @@ export const resolvers = {
       unknown,
       { id: string; patch: EntityFieldsArg },
       EntityRecord
+    >,
+    reencodeEntities: ((_, { batchSize }, { services }) =>
+      services.encoding.start(batchSize ?? undefined)) satisfies Resolver<
+      unknown,
+      { batchSize?: number | null },
+      unknown
     >,
     deleteEntity: ((_, { id }, { services }) => services.entities.delete(id)) satisfies Resolver<
       unknown,

@@ -15,10 +15,19 @@ export interface Tensor {
   readonly dims: readonly number[];
 }
 
+/** A model input or output as the ONNX file declares it; symbolic dimensions stay strings. */
+export interface TensorSignature {
+  readonly name: string;
+  readonly type: string;
+  readonly shape: readonly (number | string)[];
+}
+
 export interface ModelSession {
   readonly name: string;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  readonly inputs: readonly TensorSignature[];
+  readonly outputs: readonly TensorSignature[];
   /** Runs the model; every input it declares must be fed, and nothing else. */
   run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
@@ -75,6 +84,12 @@ function fromOrtTensor(tensor: ort.Tensor): Tensor {
   };
 }
 
+function toSignature(metadata: ort.InferenceSession.ValueMetadata): TensorSignature {
+  return metadata.isTensor
+    ? { name: metadata.name, type: metadata.type, shape: [...metadata.shape] }
+    : { name: metadata.name, type: 'non-tensor', shape: [] };
+}
+
 /**
  * The one owner of onnxruntime-node. CUDA is used only when asked for and loadable;
  * otherwise sessions run on CPU and the fallback is logged once, with the reason.
@@ -127,6 +142,8 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions): OnnxRuntime {
         name,
         inputNames,
         outputNames,
+        inputs: session.inputMetadata.map(toSignature),
+        outputs: session.outputMetadata.map(toSignature),
         async run(feeds) {
           const given = Object.keys(feeds).sort();
           const expected = [...inputNames].sort();

@@ -36,10 +36,20 @@ export interface EntityWrite {
   /** Aliases joined into one string for the full-text indexes. */
   readonly aliasText: string;
   readonly initialismText: string;
-  readonly images: readonly Omit<ImageRecord, 'createdAt'>[];
+  /** Cached text vector and the fingerprint of the weights that made it; null when no encoder ran. */
+  readonly textEmbedding: readonly number[] | null;
+  readonly textEncoder: string | null;
+  readonly images: readonly ImageWrite[];
 }
 
-const ENTITY_FIELDS = `e {
+export interface ImageWrite extends Omit<ImageRecord, 'createdAt'> {
+  /** Null for an image already stored (its vector is kept) or when no encoder ran. */
+  readonly embedding: readonly number[] | null;
+  readonly imageEncoder: string | null;
+}
+
+/** Map projection of an Entity node bound to `e` into an EntityRecord. */
+export const ENTITY_FIELDS = `e {
   .id, .name, .aliases, .description, .domain, .tags, .contentHash,
   createdAt: toString(e.createdAt), updatedAt: toString(e.updatedAt)
 }`;
@@ -55,6 +65,8 @@ FOREACH (image IN $entity.images |
   ON CREATE SET i.mime = image.mime, i.format = image.format, i.width = toInteger(image.width),
                 i.height = toInteger(image.height), i.byteSize = toInteger(image.byteSize),
                 i.url = image.url, i.createdAt = datetime()
+  FOREACH (_ IN CASE WHEN image.embedding IS NULL THEN [] ELSE [1] END |
+    SET i.embedding = image.embedding, i.imageEncoder = image.imageEncoder)
   MERGE (e)-[r:HAS_IMAGE]->(i)
   SET r.position = toInteger(image.position))`;
 
@@ -99,6 +111,7 @@ export async function createEntity(tx: Tx, entity: EntityWrite): Promise<void> {
        id: $entity.id, name: $entity.name, aliases: $entity.aliases, aliasText: $entity.aliasText,
        description: $entity.description, domain: $entity.domain, tags: $entity.tags,
        initialismText: $entity.initialismText, contentHash: $entity.contentHash,
+       textEmbedding: $entity.textEmbedding, textEncoder: $entity.textEncoder,
        createdAt: datetime(), updatedAt: datetime()
      })
      WITH e ${ATTACH_IMAGES}`,
@@ -116,6 +129,7 @@ export async function replaceEntity(tx: Tx, entity: EntityWrite): Promise<string
      SET e.name = $entity.name, e.aliases = $entity.aliases, e.aliasText = $entity.aliasText,
          e.description = $entity.description, e.domain = $entity.domain, e.tags = $entity.tags,
          e.initialismText = $entity.initialismText, e.contentHash = $entity.contentHash,
+         e.textEmbedding = $entity.textEmbedding, e.textEncoder = $entity.textEncoder,
          e.updatedAt = datetime()
      WITH e, previous ${ATTACH_IMAGES}
      RETURN previous`,
@@ -208,6 +222,19 @@ export async function findImagesBySha256(
     { hashes },
   );
   return rows.map((row) => row.image);
+}
+
+/** The fingerprint of the weights behind each stored image's vector (absent: none yet). */
+export async function findImageEncoders(
+  tx: Tx,
+  hashes: readonly string[],
+): Promise<Map<string, string | null>> {
+  if (hashes.length === 0) return new Map();
+  const rows = await tx.query<{ sha256: string; imageEncoder: string | null }>(
+    'MATCH (i:Image) WHERE i.sha256 IN $hashes RETURN i.sha256 AS sha256, i.imageEncoder AS imageEncoder',
+    { hashes },
+  );
+  return new Map(rows.map((row) => [row.sha256, row.imageEncoder]));
 }
 
 export interface ScoredEntity {

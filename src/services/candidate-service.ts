@@ -1,14 +1,18 @@
 import type { Config } from '../config.js';
 import { BadInputError } from '../errors.js';
 import { anyTermQuery } from '../candidates/lucene.js';
-import { mergeCandidates, type MergedCandidate } from '../candidates/merge.js';
+import { mergeCandidates, type DenseHits, type MergedCandidate } from '../candidates/merge.js';
 import { matchRules } from '../candidates/rules.js';
 import { contentTokens, foldText, initialism, tokenize } from '../candidates/text-normalize.js';
 import type { Graph } from '../neo4j/driver.js';
 import { searchFullText, type EntityRecord } from '../neo4j/entity-repository.js';
+import { searchEntityImages, searchEntityText } from '../neo4j/vector-repository.js';
+import type { EntityEncoders, PixelBox } from './encoders.js';
 
 export interface CandidateQuery {
-  readonly mention: string;
+  readonly mention?: string | null;
+  /** An image (or a box of it) to find entities by their images. */
+  readonly image?: { readonly bytes: Uint8Array; readonly box?: PixelBox | null } | null;
   readonly limit?: number | null;
   readonly domain?: string | null;
 }
@@ -20,20 +24,30 @@ const DEFAULT_LIMIT = 20;
 /** How many name matches the rules may inspect per mention; rules are cheap, the pool is the cost. */
 const RULE_POOL_SIZE = 200;
 
+/** Turns Neo4j's vector score, (1 + cos) / 2, back into the cosine. */
+function cosineOf(score: number): number {
+  return 2 * score - 1;
+}
+
 /**
  * Candidate generation (Zheng et al. 2022, section 4.3): BM25 over names, aliases and descriptions,
- * merged with the shared-words, containment and acronym rules applied to a pool drawn from the names index.
+ * the shared-words, containment and acronym rules on a pool drawn from the names index, and, when
+ * a model bundle is loaded, dense retrieval by text vector and by image vector.
  */
 export class CandidateService {
   constructor(
     private readonly graph: Graph,
     private readonly limits: Config['limits'],
+    private readonly encoders: EntityEncoders | null,
   ) {}
 
   async generate(query: CandidateQuery): Promise<Candidate[]> {
-    const mention = query.mention.trim();
-    if (mention === '' || mention.length > MAX_MENTION_LENGTH) {
-      throw new BadInputError(`mention must have 1 to ${MAX_MENTION_LENGTH} characters`, {
+    const mention = query.mention?.trim() ?? '';
+    if (mention === '' && !query.image) {
+      throw new BadInputError('Give a mention, an image, or both', { field: 'mention' });
+    }
+    if (mention.length > MAX_MENTION_LENGTH) {
+      throw new BadInputError(`mention must have at most ${MAX_MENTION_LENGTH} characters`, {
         field: 'mention',
       });
     }
@@ -44,6 +58,17 @@ export class CandidateService {
       });
     }
     const domain = query.domain ?? null;
+    const textVector =
+      mention !== '' && this.encoders?.text ? await this.encoders.text.encodeQuery(mention) : null;
+    const imageVector =
+      query.image && this.encoders?.image
+        ? await this.encoders.image.encodeImage(query.image.bytes, query.image.box ?? undefined)
+        : null;
+    if (mention === '' && imageVector === null) {
+      throw new BadInputError('Image search needs a model bundle with an image encoder', {
+        field: 'image',
+      });
+    }
     const textQuery = anyTermQuery(tokenize(mention));
     const namesQuery = anyTermQuery([
       ...contentTokens(mention),
@@ -51,18 +76,46 @@ export class CandidateService {
       // A lone word may itself be an acronym ("NASA") stored among the initialisms.
       ...(tokenize(mention).length === 1 ? [foldText(mention)] : []),
     ]);
-    const { bm25, pool } = await this.graph.read('candidates', async (tx) => ({
+    const found = await this.graph.read('candidates', async (tx) => ({
       bm25: textQuery ? await searchFullText(tx, 'entity_text', textQuery, { limit, domain }) : [],
       pool: namesQuery
         ? await searchFullText(tx, 'entity_names', namesQuery, { limit: RULE_POOL_SIZE, domain })
         : [],
+      denseText:
+        textVector && this.encoders?.text
+          ? await searchEntityText(tx, {
+              vector: Array.from(textVector),
+              fingerprint: this.encoders.text.fingerprint,
+              limit,
+              domain,
+            })
+          : [],
+      denseImage:
+        imageVector && this.encoders?.image
+          ? await searchEntityImages(tx, {
+              vector: Array.from(imageVector),
+              fingerprint: this.encoders.image.fingerprint,
+              limit,
+              domain,
+            })
+          : [],
     }));
-    const ruleHits = pool
+    const rules = found.pool
       .map(({ entity }) => ({
         entity,
         matches: matchRules(mention, [entity.name, ...entity.aliases]),
       }))
       .filter(({ matches }) => matches.length > 0);
-    return mergeCandidates(bm25, ruleHits, (entity) => entity.id, limit);
+    const dense: DenseHits<EntityRecord>[] = [
+      {
+        generator: 'DENSE_TEXT',
+        hits: found.denseText.map((hit) => ({ entity: hit.entity, cosine: cosineOf(hit.score) })),
+      },
+      {
+        generator: 'DENSE_IMAGE',
+        hits: found.denseImage.map((hit) => ({ entity: hit.entity, cosine: cosineOf(hit.score) })),
+      },
+    ];
+    return mergeCandidates({ bm25: found.bm25, rules, dense }, (entity) => entity.id, limit);
   }
 }

@@ -8,12 +8,14 @@ import {
 } from '../errors.js';
 import { initialism } from '../candidates/text-normalize.js';
 import { inspectImage, type InspectedImage } from '../images/image-decoding.js';
-import { decodeDataUrl, readUpload, type ImageSource } from '../images/image-source.js';
+import type { ImageSource } from '../images/image-source.js';
 import { isSha256Hex, sha256Hex, type ImageStore } from '../images/image-store.js';
 import type { Graph, Tx } from '../neo4j/driver.js';
 import * as entities from '../neo4j/entity-repository.js';
 import type { EntityRecord, EntityWrite, ImageRecord } from '../neo4j/entity-repository.js';
 import type { Logger } from '../logger.js';
+import { entityPassage, toNumberArray, type EntityEncoders } from './encoders.js';
+import type { ImageReader } from './image-reader.js';
 import {
   entityContentHash,
   normalizeEntityFields,
@@ -42,10 +44,13 @@ type PreparedImage = Omit<ImageRecord, 'createdAt'> & { readonly bytes: Uint8Arr
 export interface EntityServiceDeps {
   readonly graph: Graph;
   readonly imageStore: ImageStore;
+  readonly imageReader: ImageReader;
   readonly config: Pick<Config, 'images' | 'limits'>;
   /** Where this service's GET /images/:sha256 is reachable from outside. */
   readonly publicBaseUrl: string;
   readonly logger: Logger;
+  /** Null when the service runs without a model bundle: vectors are then computed later. */
+  readonly encoders: EntityEncoders | null;
 }
 
 function describeImage(entityId: string, index: number): string {
@@ -78,7 +83,19 @@ export class EntityService {
       throw new BadInputError(`At most ${maxBatchSize} entities per call`, { field: 'inputs' });
     }
     const prepared = await this.prepareWrites(inputs);
-    const writes = prepared.map((entry) => entry.write);
+    const storedHashes = await this.deps.graph.read('registerEntities.check', (tx) =>
+      entities.findContentHashes(
+        tx,
+        prepared.map((entry) => entry.write.id),
+      ),
+    );
+    // Identical content is a no-op: do not spend model time on it.
+    const unchanged = new Set(
+      prepared
+        .filter((entry) => storedHashes.get(entry.write.id) === entry.write.contentHash)
+        .map((entry) => entry.write.id),
+    );
+    const writes = await this.addVectors(prepared, unchanged);
     const newlyStored = await this.storeImageBytes(prepared.flatMap((entry) => entry.images));
     try {
       return await this.writeWithRaceRetry(() =>
@@ -109,7 +126,11 @@ export class EntityService {
       patch.images === undefined || patch.images === null
         ? current.images.map((image) => ({ ...image, bytes: null }))
         : await this.prepareImages(id, patch.images);
-    const write = this.toWrite(id, fields, images);
+    const [write] = await this.addVectors(
+      [{ write: this.toWrite(id, fields, images), images }],
+      new Set(),
+    );
+    if (!write) throw new Error('addVectors dropped the entity being updated');
     const newlyStored = await this.storeImageBytes(images);
     let removedImages: string[];
     try {
@@ -185,9 +206,57 @@ export class EntityService {
       ),
       aliasText: fields.aliases.join(' | '),
       initialismText: initialisms.join(' '),
+      textEmbedding: null,
+      textEncoder: null,
       // Bytes stay out of the Cypher parameters: they live in the image store.
-      images: images.map(({ bytes: _bytes, ...record }) => record),
+      images: images.map(({ bytes: _bytes, ...record }) => ({
+        ...record,
+        embedding: null,
+        imageEncoder: null,
+      })),
     };
+  }
+
+  /** Computes the cached vectors of entities about to be written and of images new to the graph. */
+  private async addVectors(
+    entries: readonly { write: EntityWrite; images: readonly PreparedImage[] }[],
+    unchanged: ReadonlySet<string>,
+  ): Promise<EntityWrite[]> {
+    const { text, image } = this.deps.encoders ?? { text: null, image: null };
+    const pending = entries.filter((entry) => !unchanged.has(entry.write.id));
+    const textVectors = new Map<string, number[]>();
+    if (text && pending.length > 0) {
+      const encoded = await text.encodePassages(pending.map((entry) => entityPassage(entry.write)));
+      pending.forEach((entry, index) =>
+        textVectors.set(entry.write.id, toNumberArray(encoded[index]!)),
+      );
+    }
+    const imageVectors = new Map<string, number[]>();
+    if (image) {
+      const fresh = new Map(
+        pending
+          .flatMap((entry) => entry.images)
+          .filter((prepared) => prepared.bytes !== null)
+          .map((prepared) => [prepared.sha256, prepared.bytes!]),
+      );
+      const encodedBy = await this.deps.graph.read('images.encoders', (tx) =>
+        entities.findImageEncoders(tx, [...fresh.keys()]),
+      );
+      for (const [sha256, bytes] of fresh) {
+        if (encodedBy.get(sha256) === image.fingerprint) continue;
+        imageVectors.set(sha256, toNumberArray(await image.encodeImage(bytes)));
+      }
+    }
+    return entries.map(({ write }) => ({
+      ...write,
+      textEmbedding: textVectors.get(write.id) ?? null,
+      textEncoder: textVectors.has(write.id) ? (text?.fingerprint ?? null) : null,
+      images: write.images.map((record) => ({
+        ...record,
+        embedding: imageVectors.get(record.sha256) ?? null,
+        imageEncoder: imageVectors.has(record.sha256) ? (image?.fingerprint ?? null) : null,
+      })),
+    }));
   }
 
   private async prepareImages(
@@ -234,7 +303,7 @@ export class EntityService {
       if (!stored) throw new NotFoundError('Image', sha256);
       return { ...stored, bytes: null };
     }
-    const bytes = await this.readBytes(source);
+    const bytes = await this.deps.imageReader.readSent(source);
     const inspected: InspectedImage = await inspectImage(bytes, limits);
     const sha256 = sha256Hex(bytes);
     return {
@@ -247,18 +316,6 @@ export class EntityService {
       url: this.imageUrl(sha256),
       bytes,
     };
-  }
-
-  private async readBytes(source: Exclude<ImageSource, { kind: 'stored' }>): Promise<Uint8Array> {
-    const { maxBytes } = this.deps.config.images;
-    switch (source.kind) {
-      case 'upload':
-        return readUpload(source.upload, maxBytes);
-      case 'dataUrl':
-        return decodeDataUrl(source.dataUrl, maxBytes);
-      case 'bytes':
-        return source.bytes;
-    }
   }
 
   /** Writes bytes before the transaction: content-addressed files are harmless if it then fails. */

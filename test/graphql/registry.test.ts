@@ -59,6 +59,13 @@ function fakeServices(
       ...overrides.queries,
     },
     candidates: { generate: vi.fn(unexpected), ...overrides.candidates },
+    encoding: {
+      status: vi.fn(unexpected),
+      start: vi.fn(unexpected),
+      run: vi.fn(unexpected),
+      ...overrides.encoding,
+    },
+    images: { read: vi.fn(unexpected), ...overrides.images },
   };
 }
 
@@ -122,7 +129,7 @@ describe('candidates', () => {
       '{ candidates(mention: "the French", limit: 5) { score entity { id } generators { generator score rank matchedName } } }',
     );
     expect(result.errors).toBeUndefined();
-    expect(generate).toHaveBeenCalledWith({ mention: 'the French', limit: 5 });
+    expect(generate).toHaveBeenCalledWith({ mention: 'the French', limit: 5, image: null });
     expect(result.data).toEqual({
       candidates: [
         {
@@ -134,6 +141,26 @@ describe('candidates', () => {
           ],
         },
       ],
+    });
+  });
+
+  it('reads an image argument and passes its bytes and box on', async () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const read = vi.fn(async () => bytes);
+    const generate = vi.fn(async () => []);
+    const result = await execute(
+      server,
+      fakeServices({ candidates: { generate }, images: { read } }),
+      `query ($image: ImageInput!) {
+        candidates(image: $image, box: { x: 1, y: 2, width: 30, height: 40 }) { score }
+      }`,
+      { image: { sha256: flag.sha256 } },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(read).toHaveBeenCalledWith({ kind: 'stored', sha256: flag.sha256 });
+    expect(generate).toHaveBeenCalledWith({
+      limit: 20,
+      image: { bytes, box: { x: 1, y: 2, width: 30, height: 40 } },
     });
   });
 

@@ -15,6 +15,9 @@ export interface TestApp {
   /** Unique per test file: ids and domains under it are this file's alone. */
   readonly prefix: string;
   readonly domain: string;
+  /** Widths of the loaded bundle's vectors (0 when running without models). */
+  readonly textDimension: number;
+  readonly imageDimension: number;
   graphql<Data = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
@@ -51,6 +54,8 @@ export async function startTestApp(): Promise<TestApp> {
     graph,
     prefix,
     domain: `it-${tag}`,
+    textDimension: app.backend.encoders?.text?.dimension ?? 0,
+    imageDimension: app.backend.encoders?.image?.dimension ?? 0,
     async graphql<Data>(
       query: string,
       variables: Record<string, unknown> = {},

@@ -57,7 +57,7 @@ describe('mergeCandidates', () => {
       { entity: e('b'), score: 4 },
       { entity: e('c'), score: 2 },
     ];
-    const merged = mergeCandidates(bm25, [], idOf, 10);
+    const merged = mergeCandidates({ bm25: bm25, rules: [] }, idOf, 10);
     expect(merged.map((candidate) => candidate.generators)).toEqual([
       [{ generator: 'BM25', score: 1, rank: 1, matchedName: null }],
       [{ generator: 'BM25', score: 0.5, rank: 2, matchedName: null }],
@@ -68,7 +68,7 @@ describe('mergeCandidates', () => {
   });
 
   it('gives BM25 hits score 0 when every raw score is 0', () => {
-    const merged = mergeCandidates([{ entity: e('a'), score: 0 }], [], idOf, 10);
+    const merged = mergeCandidates({ bm25: [{ entity: e('a'), score: 0 }], rules: [] }, idOf, 10);
     expect(merged[0]?.generators[0]?.score).toBe(0);
     expect(merged[0]?.score).toBe(0);
   });
@@ -85,7 +85,7 @@ describe('mergeCandidates', () => {
         matches: [match('CONTAINMENT', 0.8, 'NASA HQ'), match('ACRONYM', 1, 'NASA')],
       },
     ];
-    const merged = mergeCandidates(bm25, rules, idOf, 10);
+    const merged = mergeCandidates({ bm25, rules }, idOf, 10);
     const nasa = merged.find((candidate) => candidate.entity.id === 'nasa');
     expect(nasa?.generators).toEqual([
       { generator: 'BM25', score: 0.5, rank: 2, matchedName: null },
@@ -103,7 +103,7 @@ describe('mergeCandidates', () => {
       { entity: e('c'), matches: [match('CONTAINMENT', 0.6)] },
     ];
     const rankOf = (id: string, rule: RuleName) =>
-      mergeCandidates([], rules, idOf, 10)
+      mergeCandidates({ bm25: [], rules: rules }, idOf, 10)
         .find((candidate) => candidate.entity.id === id)
         ?.generators.find((generator) => generator.generator === rule)?.rank;
     expect(rankOf('b', 'SHARED_WORDS')).toBe(1);
@@ -116,8 +116,10 @@ describe('mergeCandidates', () => {
     const first = { id: 'a', from: 'bm25' };
     const second = { id: 'a', from: 'rules' };
     const merged = mergeCandidates(
-      [{ entity: first, score: 1 }],
-      [{ entity: second, matches: [match('SHARED_WORDS', 1)] }],
+      {
+        bm25: [{ entity: first, score: 1 }],
+        rules: [{ entity: second, matches: [match('SHARED_WORDS', 1)] }],
+      },
       (entity) => entity.id,
       10,
     );
@@ -136,12 +138,9 @@ describe('mergeCandidates', () => {
       { entity: e('b'), matches: [match('SHARED_WORDS', 1)] },
       { entity: e('a'), matches: [match('SHARED_WORDS', 0.2)] },
     ];
-    expect(mergeCandidates([], rules, idOf, 10).map((candidate) => candidate.entity.id)).toEqual([
-      'z',
-      'b',
-      'm',
-      'a',
-    ]);
+    expect(
+      mergeCandidates({ bm25: [], rules: rules }, idOf, 10).map((candidate) => candidate.entity.id),
+    ).toEqual(['z', 'b', 'm', 'a']);
   });
 
   it('cuts the merged list to the limit after sorting', () => {
@@ -150,13 +149,13 @@ describe('mergeCandidates', () => {
       { entity: e('high'), score: 1 },
     ];
     const rules: RuleHits<Entity>[] = [{ entity: e('high'), matches: [match('CONTAINMENT', 1)] }];
-    expect(mergeCandidates(bm25, rules, idOf, 1).map((candidate) => candidate.entity.id)).toEqual([
-      'high',
-    ]);
-    expect(mergeCandidates(bm25, rules, idOf, 0)).toEqual([]);
+    expect(
+      mergeCandidates({ bm25, rules }, idOf, 1).map((candidate) => candidate.entity.id),
+    ).toEqual(['high']);
+    expect(mergeCandidates({ bm25, rules }, idOf, 0)).toEqual([]);
   });
 
   it('returns [] with no input', () => {
-    expect(mergeCandidates([], [], idOf, 10)).toEqual([]);
+    expect(mergeCandidates({ bm25: [], rules: [] }, idOf, 10)).toEqual([]);
   });
 });

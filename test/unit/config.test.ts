@@ -30,6 +30,13 @@ describe('parseConfig: defaults', () => {
         maxPixels: 50_000_000,
         maxPerEntity: 16,
       },
+      models: {
+        enabled: true,
+        bundleDir: path.join(CWD, 'var', 'models', 'polylink-default'),
+        executionProvider: 'cpu',
+        intraOpThreads: 0,
+        interOpThreads: 1,
+      },
       limits: { maxBatchSize: 100, maxPageSize: 200, maxCandidates: 100 },
       migrateOnStart: true,
       logLevel: 'info',
@@ -46,6 +53,34 @@ describe('parseConfig: defaults', () => {
 
   it('returns a frozen object', () => {
     expect(Object.isFrozen(parseConfig({}, CWD))).toBe(true);
+  });
+});
+
+describe('parseConfig: models', () => {
+  it('reads the model variables', () => {
+    const config = parseConfig(
+      {
+        POLYLINK_MODELS: 'off',
+        POLYLINK_MODEL_DIR: 'bundles/mine',
+        POLYLINK_EXECUTION_PROVIDER: 'CUDA',
+        POLYLINK_INTRA_OP_THREADS: '2',
+        POLYLINK_INTER_OP_THREADS: '2',
+      },
+      CWD,
+    );
+    expect(config.models).toEqual({
+      enabled: false,
+      bundleDir: path.join(CWD, 'bundles', 'mine'),
+      executionProvider: 'cuda',
+      intraOpThreads: 2,
+      interOpThreads: 2,
+    });
+  });
+
+  it('rejects an unknown execution provider, naming the variable', () => {
+    expect(() => parseConfig({ POLYLINK_EXECUTION_PROVIDER: 'tpu' }, CWD)).toThrow(
+      /POLYLINK_EXECUTION_PROVIDER/,
+    );
   });
 });
 

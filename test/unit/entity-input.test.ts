@@ -234,10 +234,13 @@ describe('control characters in aliases and tags', () => {
     ['aliases', { name: 'N', aliases: ['ok', 'bad\u0007bell'] }],
     ['tags', { name: 'N', tags: ['bad\u0000nul'] }],
   ])('rejects them in %s', (field, fields) => {
-    expect(() => normalizeEntityFields(fields)).toThrow(
-      expect.objectContaining({
-        extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field }),
-      }),
-    );
+    let thrown: unknown;
+    try {
+      normalizeEntityFields(fields);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(GraphQLError);
+    expect((thrown as GraphQLError).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
   });
 });

@@ -1,0 +1,110 @@
+import type { Config } from './config.js';
+import type { Services } from './graphql/context.js';
+import { ImageStore } from './images/image-store.js';
+import { createImageVectorEncoder } from './inference/image-vector-encoder.js';
+import { createModelRegistry, type ModelRegistry } from './inference/model-registry.js';
+import type { Logger } from './logger.js';
+import { createGraph, type Graph } from './neo4j/driver.js';
+import { applyMigrations } from './neo4j/migrations.js';
+import { countStale, ensureVectorIndexes } from './neo4j/vector-repository.js';
+import { MIGRATIONS_DIR } from './paths.js';
+import { CandidateService } from './services/candidate-service.js';
+import type { EntityEncoders } from './services/encoders.js';
+import { EncodingService } from './services/encoding-service.js';
+import { EntityQueries } from './services/entity-queries.js';
+import { EntityService } from './services/entity-service.js';
+import { ImageReader } from './services/image-reader.js';
+
+/** What every entry point (HTTP service, CLI commands) runs on: one driver, one set of models. */
+export interface Backend {
+  readonly graph: Graph;
+  readonly models: ModelRegistry | null;
+  readonly encoders: EntityEncoders | null;
+  /** Models first, then the driver: nothing may still be writing vectors when the driver closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to Neo4j, applies migrations, loads the model bundle and makes sure the vector
+ * indexes fit its encoders. Anything opened is closed again when a later step fails.
+ */
+export async function openBackend(config: Config, logger: Logger): Promise<Backend> {
+  const graph = await createGraph(config.neo4j);
+  let models: ModelRegistry | null = null;
+  try {
+    if (config.migrateOnStart) {
+      logger.info(await applyMigrations(graph, MIGRATIONS_DIR), 'migrations checked');
+    }
+    if (config.models.enabled) {
+      models = await createModelRegistry(config.models, logger, {
+        imageEncoder: createImageVectorEncoder,
+      });
+      const { text, image } = models.encoders;
+      await ensureVectorIndexes(graph, {
+        ...(text ? { entityText: text.dimension } : {}),
+        ...(image ? { image: image.dimension } : {}),
+      });
+      const stale = await graph.read('encoding.count', (tx) =>
+        countStale(tx, {
+          text: text?.fingerprint ?? null,
+          image: image?.fingerprint ?? null,
+        }),
+      );
+      if (stale.entities + stale.images > 0) {
+        logger.warn(
+          stale,
+          'some cached vectors are missing or from another bundle; run reencodeEntities (npm run reencode)',
+        );
+      }
+    } else {
+      logger.warn('POLYLINK_MODELS=off: no encoders, candidates come from BM25 and rules only');
+    }
+  } catch (error) {
+    await models?.close();
+    await graph.close();
+    throw error;
+  }
+  const backend: Backend = {
+    graph,
+    models,
+    encoders: models?.encoders ?? null,
+    async close() {
+      await models?.close();
+      await graph.close();
+    },
+  };
+  return backend;
+}
+
+/** The use cases, built once per process on the backend. */
+export function createServices(options: {
+  readonly backend: Backend;
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Where GET /images/:sha256 is reachable, for the URLs written onto Image nodes. */
+  readonly publicBaseUrl: string;
+}): Services {
+  const { backend, config, logger, publicBaseUrl } = options;
+  const imageStore = new ImageStore(config.images.storeDir);
+  const imageReader = new ImageReader(imageStore, config.images);
+  return {
+    images: imageReader,
+    queries: new EntityQueries(backend.graph, config.limits),
+    entities: new EntityService({
+      graph: backend.graph,
+      imageStore,
+      imageReader,
+      config,
+      logger,
+      publicBaseUrl,
+      encoders: backend.encoders,
+    }),
+    candidates: new CandidateService(backend.graph, config.limits, backend.encoders),
+    encoding: new EncodingService({
+      graph: backend.graph,
+      encoders: backend.encoders,
+      imageStore,
+      logger,
+    }),
+  };
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import type { ManifestComponent } from '../models/bundle.js';
+import type { ImageVectorEncoder } from '../services/encoders.js';
+import { ImageEncoder, loadClassList } from './image-encoder.js';
+import { cropRgb, decodeRgb, type PixelSpec } from './image-preprocess.js';
+import { InferenceError, type OnnxRuntime } from './onnx-runtime.js';
+
+/** The image component's settings in the bundle manifest. */
+interface ImageComponentConfig {
+  readonly dimension: number;
+  readonly pixels: PixelSpec;
+}
+
+function readConfig(component: ManifestComponent): ImageComponentConfig {
+  const { dimension, pixels } = component.config as Partial<ImageComponentConfig>;
+  if (typeof dimension !== 'number' || typeof pixels !== 'object') {
+    throw new InferenceError('The image component needs config.dimension and config.pixels');
+  }
+  return { dimension, pixels };
+}
+
+/**
+ * The bundle's image model as the registry and candidate generation use it: a whole image or a
+ * box of it in, one L2-normalised vector out. A box is cropped at full resolution before resizing,
+ * so a small region keeps its detail.
+ */
+export async function createImageVectorEncoder(
+  runtime: OnnxRuntime,
+  bundleDir: string,
+  component: ManifestComponent,
+): Promise<ImageVectorEncoder> {
+  const config = readConfig(component);
+  const model = component.files['model.onnx'];
+  if (!model) throw new InferenceError('The image component has no model.onnx');
+  const classesFile = component.files['classes.txt'];
+  const encoder = new ImageEncoder({
+    session: await runtime.load('image', path.join(bundleDir, model.path)),
+    pixels: config.pixels,
+    ...(classesFile
+      ? { classes: await loadClassList(path.join(bundleDir, classesFile.path)) }
+      : {}),
+  });
+  return {
+    fingerprint: component.fingerprint,
+    dimension: config.dimension,
+    async encodeImage(bytes, box) {
+      const image = await decodeRgb(bytes);
+      const vector = await encoder.embed(box ? await cropRgb(image, box) : image);
+      if (vector.length !== config.dimension) {
+        throw new InferenceError(
+          `The image encoder returned ${vector.length} values, not ${config.dimension}`,
+        );
+      }
+      return vector;
+    },
+  };
+}

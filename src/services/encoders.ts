@@ -1,0 +1,47 @@
+/**
+ * What the registry and candidate generation need from the model bundle, whatever models
+ * stand behind it. A fingerprint names the weights: vectors made by others are stale.
+ */
+export interface TextVectorEncoder {
+  readonly fingerprint: string;
+  readonly dimension: number;
+  /** L2-normalised vectors for entity passages. */
+  encodePassages(texts: readonly string[]): Promise<Float32Array[]>;
+  /** L2-normalised vector for a mention or search text. */
+  encodeQuery(text: string): Promise<Float32Array>;
+}
+
+export interface PixelBox {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface ImageVectorEncoder {
+  readonly fingerprint: string;
+  readonly dimension: number;
+  /** L2-normalised vector of a whole image, or of a box of it (pixels of the upright image). */
+  encodeImage(bytes: Uint8Array, box?: PixelBox): Promise<Float32Array>;
+}
+
+export interface EntityEncoders {
+  readonly bundleId: string;
+  readonly text: TextVectorEncoder | null;
+  readonly image: ImageVectorEncoder | null;
+}
+
+/** The passage an entity's text vector is computed from: every name, then the description. */
+export function entityPassage(entity: {
+  readonly name: string;
+  readonly aliases: readonly string[];
+  readonly description: string;
+}): string {
+  const names =
+    entity.aliases.length > 0 ? `${entity.name} (${entity.aliases.join('; ')})` : entity.name;
+  return entity.description === '' ? names : `${names}. ${entity.description}`;
+}
+
+export function toNumberArray(vector: Float32Array): number[] {
+  return Array.from(vector);
+}

@@ -1,0 +1,176 @@
+import type { ImageStore } from '../images/image-store.js';
+import type { Logger } from '../logger.js';
+import type { Graph } from '../neo4j/driver.js';
+import * as vectors from '../neo4j/vector-repository.js';
+import { entityPassage, toNumberArray, type EntityEncoders } from './encoders.js';
+
+export type EncodingJobState = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+export interface EncodingJob {
+  readonly id: number;
+  state: EncodingJobState;
+  readonly batchSize: number;
+  readonly startedAt: string;
+  finishedAt: string | null;
+  encodedEntities: number;
+  encodedImages: number;
+  /** Stale entities and images when the job started: the denominator for progress. */
+  readonly total: number;
+  error: string | null;
+}
+
+export interface EncodingStatus {
+  readonly bundleId: string | null;
+  readonly textEncoder: string | null;
+  readonly imageEncoder: string | null;
+  readonly staleEntities: number;
+  readonly staleImages: number;
+  readonly job: EncodingJob | null;
+}
+
+const DEFAULT_BATCH = 32;
+const MAX_BATCH = 512;
+
+/**
+ * Keeps cached vectors in step with the active bundle. Re-encoding works in batches, each in its
+ * own transaction, selecting whatever is still stale: an interrupted run resumes where it stopped,
+ * and the service keeps answering meanwhile.
+ */
+export class EncodingService {
+  private current: EncodingJob | null = null;
+  private jobCount = 0;
+
+  constructor(
+    private readonly deps: {
+      readonly graph: Graph;
+      readonly encoders: EntityEncoders | null;
+      readonly imageStore: ImageStore;
+      readonly logger: Logger;
+    },
+  ) {}
+
+  private fingerprints() {
+    return {
+      text: this.deps.encoders?.text?.fingerprint ?? null,
+      image: this.deps.encoders?.image?.fingerprint ?? null,
+    };
+  }
+
+  async status(): Promise<EncodingStatus> {
+    const stale = await this.deps.graph.read('encoding.status', (tx) =>
+      vectors.countStale(tx, this.fingerprints()),
+    );
+    return {
+      bundleId: this.deps.encoders?.bundleId ?? null,
+      textEncoder: this.fingerprints().text,
+      imageEncoder: this.fingerprints().image,
+      staleEntities: stale.entities,
+      staleImages: stale.images,
+      job: this.current ? { ...this.current } : null,
+    };
+  }
+
+  /** Starts re-encoding in the background, or returns the job already running. */
+  async start(batchSize = DEFAULT_BATCH): Promise<EncodingJob> {
+    if (this.current?.state === 'RUNNING') return { ...this.current };
+    const job = await this.createJob(batchSize);
+    void this.execute(job).catch(() => undefined);
+    return { ...job };
+  }
+
+  /** Re-encodes everything stale and resolves when done (the CLI's path). */
+  async run(
+    batchSize = DEFAULT_BATCH,
+    onProgress?: (job: EncodingJob) => void,
+  ): Promise<EncodingJob> {
+    if (this.current?.state === 'RUNNING') throw new Error('A re-encoding job is already running');
+    const job = await this.createJob(batchSize);
+    await this.execute(job, onProgress);
+    return { ...job };
+  }
+
+  private async createJob(batchSize: number): Promise<EncodingJob> {
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH) {
+      throw new RangeError(`batchSize must be between 1 and ${MAX_BATCH}`);
+    }
+    const stale = await this.deps.graph.read('encoding.count', (tx) =>
+      vectors.countStale(tx, this.fingerprints()),
+    );
+    this.jobCount += 1;
+    this.current = {
+      id: this.jobCount,
+      state: 'RUNNING',
+      batchSize,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      encodedEntities: 0,
+      encodedImages: 0,
+      total: stale.entities + stale.images,
+      error: null,
+    };
+    return this.current;
+  }
+
+  private async execute(job: EncodingJob, onProgress?: (job: EncodingJob) => void): Promise<void> {
+    try {
+      while ((await this.encodeTextBatch(job)) > 0) onProgress?.(job);
+      while ((await this.encodeImageBatch(job)) > 0) onProgress?.(job);
+      job.state = 'SUCCEEDED';
+    } catch (error) {
+      job.state = 'FAILED';
+      job.error = error instanceof Error ? error.message : String(error);
+      this.deps.logger.error({ err: error, job: job.id }, 're-encoding failed');
+      throw error;
+    } finally {
+      job.finishedAt = new Date().toISOString();
+      onProgress?.(job);
+    }
+  }
+
+  private async encodeTextBatch(job: EncodingJob): Promise<number> {
+    const encoder = this.deps.encoders?.text;
+    if (!encoder) return 0;
+    const batch = await this.deps.graph.read('encoding.staleEntities', (tx) =>
+      vectors.findStaleEntities(tx, encoder.fingerprint, job.batchSize),
+    );
+    if (batch.length === 0) return 0;
+    const encoded = await encoder.encodePassages(batch.map(entityPassage));
+    await this.deps.graph.write('encoding.setEntityVectors', (tx) =>
+      vectors.setEntityTextVectors(
+        tx,
+        encoder.fingerprint,
+        batch.map((entity, index) => ({ id: entity.id, vector: toNumberArray(encoded[index]!) })),
+      ),
+    );
+    job.encodedEntities += batch.length;
+    return batch.length;
+  }
+
+  private async encodeImageBatch(job: EncodingJob): Promise<number> {
+    const encoder = this.deps.encoders?.image;
+    if (!encoder) return 0;
+    const hashes = await this.deps.graph.read('encoding.staleImages', (tx) =>
+      vectors.findStaleImages(tx, encoder.fingerprint, job.batchSize),
+    );
+    if (hashes.length === 0) return 0;
+    const encoded: { sha256: string; vector: number[] | null }[] = [];
+    for (const sha256 of hashes) {
+      const bytes = await this.deps.imageStore.read(sha256).catch(() => null);
+      if (bytes === null) {
+        // Without its file an image cannot be encoded; record that, or every run would retry it.
+        this.deps.logger.warn(
+          { sha256 },
+          'image file missing from the store; left without a vector',
+        );
+        encoded.push({ sha256, vector: null });
+        continue;
+      }
+      encoded.push({ sha256, vector: toNumberArray(await encoder.encodeImage(bytes)) });
+    }
+    await this.deps.graph.write('encoding.setImageVectors', (tx) =>
+      vectors.setImageVectors(tx, encoder.fingerprint, encoded),
+    );
+    job.encodedImages += hashes.length;
+    return hashes.length;
+  }
+}
