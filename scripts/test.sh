@@ -22,10 +22,14 @@ report_dir=var/test-reports
 mkdir -p "${report_dir}"
 rm -f "${report_dir}"/*.json
 
-echo "== unit and GraphQL tests"
+echo "== unit, GraphQL and model tests"
 status=0
-npx vitest run --project unit --project graphql \
+npx vitest run --project unit --project graphql --project models \
   --reporter=default --reporter=json --outputFile.json="${report_dir}/fast.json" || status=$?
+
+echo "== real entity data for the integration tests (Debian freeciv-data, tuxpaint-stamps-default)"
+npx tsx db/seed/freeciv-nations.ts --out var/demo/freeciv >/dev/null
+npx tsx db/seed/tuxpaint-stamps.ts --out var/demo/tuxpaint >/dev/null
 
 echo "== integration tests against a real Neo4j"
 bash db/neo4j/stop.sh >/dev/null 2>&1 || true

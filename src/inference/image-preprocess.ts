@@ -4,8 +4,11 @@ import sharp from 'sharp';
 export interface PixelSpec {
   readonly width: number;
   readonly height: number;
-  /** `stretch` ignores aspect ratio; `letterbox` keeps it and pads with `padValue`. */
-  readonly resize: 'stretch' | 'letterbox';
+  /**
+   * `stretch` ignores aspect ratio; `letterbox` keeps it and pads with `padValue`; `cover` keeps it,
+   * fills the target and crops the centre (CLIP's resize-shorter-side-then-centre-crop).
+   */
+  readonly resize: 'stretch' | 'letterbox' | 'cover';
   readonly layout: 'nchw' | 'nhwc';
   /** Per-channel mean and std applied to 0–255 values: (v - mean) / std. */
   readonly mean: readonly [number, number, number];
@@ -77,32 +80,55 @@ export async function cropRgb(image: DecodedImage, box: CropBox): Promise<Decode
   };
 }
 
-/** Resizes (stretch or letterbox) and normalises into the float tensor a vision model takes. */
-export async function toModelInput(image: DecodedImage, spec: PixelSpec): Promise<PreparedPixels> {
+/** Where the resized image sits in the model input: a uniform scale and an offset (negative: cropped). */
+function placement(image: DecodedImage, spec: PixelSpec) {
+  if (spec.resize === 'stretch') {
+    return {
+      width: spec.width,
+      height: spec.height,
+      offsetX: 0,
+      offsetY: 0,
+      scale: spec.width / image.width,
+    };
+  }
   const scale =
     spec.resize === 'letterbox'
       ? Math.min(spec.width / image.width, spec.height / image.height)
-      : Number.NaN;
-  const resizedWidth =
-    spec.resize === 'letterbox' ? Math.max(1, Math.round(image.width * scale)) : spec.width;
-  const resizedHeight =
-    spec.resize === 'letterbox' ? Math.max(1, Math.round(image.height * scale)) : spec.height;
-  const offsetX = Math.floor((spec.width - resizedWidth) / 2);
-  const offsetY = Math.floor((spec.height - resizedHeight) / 2);
+      : Math.max(spec.width / image.width, spec.height / image.height);
+  const width = Math.max(1, Math.round(image.width * scale));
+  const height = Math.max(1, Math.round(image.height * scale));
+  return {
+    width,
+    height,
+    offsetX: Math.floor((spec.width - width) / 2),
+    offsetY: Math.floor((spec.height - height) / 2),
+    scale,
+  };
+}
+
+/** Resizes (stretch, letterbox or cover) and normalises into the float tensor a vision model takes. */
+export async function toModelInput(image: DecodedImage, spec: PixelSpec): Promise<PreparedPixels> {
+  const place = placement(image, spec);
   const pad = spec.padValue ?? 0;
-  const { data } = await sharp(image.rgb, {
+  let pipeline = sharp(image.rgb, {
     raw: { width: image.width, height: image.height, channels: 3 },
-  })
-    .resize(resizedWidth, resizedHeight, { fit: 'fill', kernel: 'lanczos3' })
-    .extend({
-      top: offsetY,
-      bottom: spec.height - resizedHeight - offsetY,
-      left: offsetX,
-      right: spec.width - resizedWidth - offsetX,
-      background: { r: pad, g: pad, b: pad },
-    })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  }).resize(place.width, place.height, { fit: 'fill', kernel: 'lanczos3' });
+  pipeline =
+    spec.resize === 'cover'
+      ? pipeline.extract({
+          left: -place.offsetX,
+          top: -place.offsetY,
+          width: spec.width,
+          height: spec.height,
+        })
+      : pipeline.extend({
+          top: place.offsetY,
+          bottom: spec.height - place.height - place.offsetY,
+          left: place.offsetX,
+          right: spec.width - place.width - place.offsetX,
+          background: { r: pad, g: pad, b: pad },
+        });
+  const { data } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   return {
     data: normalizePixels(data, spec),
     dims:
@@ -110,9 +136,9 @@ export async function toModelInput(image: DecodedImage, spec: PixelSpec): Promis
     transform: {
       originalWidth: image.width,
       originalHeight: image.height,
-      scale: spec.resize === 'letterbox' ? scale : spec.width / image.width,
-      offsetX,
-      offsetY,
+      scale: place.scale,
+      offsetX: place.offsetX,
+      offsetY: place.offsetY,
     },
   };
 }
@@ -141,10 +167,9 @@ export function boxToOriginal(
   transform: ImageTransform,
   spec: Pick<PixelSpec, 'resize' | 'width' | 'height'>,
 ): CropBox {
-  const scaleX =
-    spec.resize === 'letterbox' ? transform.scale : spec.width / transform.originalWidth;
+  const scaleX = spec.resize === 'stretch' ? spec.width / transform.originalWidth : transform.scale;
   const scaleY =
-    spec.resize === 'letterbox' ? transform.scale : spec.height / transform.originalHeight;
+    spec.resize === 'stretch' ? spec.height / transform.originalHeight : transform.scale;
   const x = (box.x - transform.offsetX) / scaleX;
   const y = (box.y - transform.offsetY) / scaleY;
   const right = Math.min(transform.originalWidth, (box.x + box.width - transform.offsetX) / scaleX);

@@ -51,6 +51,9 @@ async function loadTextEncoder(
     maxLength: numberSetting(component, 'maxLength'),
     pooling: component.config.pooling as TextPooling,
     dimension: numberSetting(component, 'dimension'),
+    ...(typeof component.config.batchSize === 'number'
+      ? { batchSize: component.config.batchSize }
+      : {}),
     ...(queryPrefix !== undefined ? { queryPrefix } : {}),
     ...(passagePrefix !== undefined ? { passagePrefix } : {}),
   });

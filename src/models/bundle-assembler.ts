@@ -113,6 +113,9 @@ function resolveSource(
       return resolveNpm(source.package, source.version, options);
     case 'repo':
       return Promise.resolve(resolveRepo(options));
+    case 'export':
+      // An export's files are referenced relative to the repository like committed ones.
+      return Promise.resolve({ ...resolveRepo(options), resolved: `export:${source.checkpoint}` });
   }
 }
 

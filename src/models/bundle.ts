@@ -17,7 +17,9 @@ export type ComponentId = (typeof COMPONENT_IDS)[number];
 export type ComponentSource =
   | { readonly kind: 'maven'; readonly artifact: string }
   | { readonly kind: 'npm'; readonly package: string; readonly version: string }
-  | { readonly kind: 'repo' };
+  | { readonly kind: 'repo' }
+  /** A user's own export (models/export_hf_clip.py): files already in the bundle folder. */
+  | { readonly kind: 'export'; readonly checkpoint: string; readonly revision?: string };
 
 export interface ComponentFileSpec {
   /** Path inside the jar, inside the npm package, or relative to the repository root. */
