@@ -12,7 +12,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FaceAnalyzer } from '../src/inference/face-analyzer.js';
 import { ImageEncoder } from '../src/inference/image-encoder.js';
-import { cropRgb, decodeRgb, type DecodedImage, type PixelSpec } from '../src/inference/image-preprocess.js';
+import {
+  cropRgb,
+  decodeRgb,
+  type DecodedImage,
+  type PixelSpec,
+} from '../src/inference/image-preprocess.js';
 import { ObjectDetector } from '../src/inference/object-detector.js';
 import { OcrReader } from '../src/inference/ocr.js';
 import { createOnnxRuntime, type OnnxRuntime } from '../src/inference/onnx-runtime.js';
@@ -85,14 +90,21 @@ async function image(relative: string): Promise<DecodedImage> {
 async function measureAll(runtime: OnnxRuntime, manifest: BundleManifest): Promise<Measurement[]> {
   const results: Measurement[] = [];
   const record = async (
-    component: string,
-    what: string,
+    [component, what]: readonly [string, string],
     files: readonly string[],
     loadMs: number,
     work: () => Promise<unknown>,
   ) => {
     const { p50, p95 } = await time(work);
-    results.push({ component, what, modelBytes: await bytesOf(files), loadMs, p50Ms: p50, p95Ms: p95, runs });
+    results.push({
+      component,
+      what,
+      modelBytes: await bytesOf(files),
+      loadMs,
+      p50Ms: p50,
+      p95Ms: p95,
+      runs,
+    });
     console.log(`${component.padEnd(16)} ${what.padEnd(44)} p50 ${p50} ms, p95 ${p95} ms`);
   };
   const dog = await image('test/fixtures/images/darknet-dog.jpg');
@@ -108,15 +120,15 @@ async function measureAll(runtime: OnnxRuntime, manifest: BundleManifest): Promi
         pooling: text.config.pooling as 'cls' | 'mean',
         dimension: Number(text.config.dimension),
         batchSize: Number(text.config.batchSize ?? 1),
-        queryPrefix: String(text.config.queryPrefix ?? ''),
+        queryPrefix: typeof text.config.queryPrefix === 'string' ? text.config.queryPrefix : '',
       }),
     );
-    await record('text', 'query: a 3-word mention', files, loadMs, () =>
+    await record(['text', 'query: a 3-word mention'], files, loadMs, () =>
       encoder.encode(['the Holy Roman Empire'], 'query'),
     );
     const passage =
       'The Vikings raided and traded along the coasts of Europe between 800 CE and 1100 CE. Viking raiders eventually became the rulers of Normandy, Russia, and a short-lived kingdom in Sicily, and their ships reached Iceland, Greenland and North America.';
-    await record('text', 'passage: one 45-word description', files, loadMs, () =>
+    await record(['text', 'passage: one 45-word description'], files, loadMs, () =>
       encoder.encode([passage], 'passage'),
     );
   }
@@ -129,20 +141,29 @@ async function measureAll(runtime: OnnxRuntime, manifest: BundleManifest): Promi
         pixels: imageComponent.config.pixels as PixelSpec,
       });
     });
-    await record('image', 'embed: 768x576 photo, decode excluded', files, loadMs, () => encoder.embed(dog));
-    const boxes = Array.from({ length: 8 }, (_, index) => ({ x: index * 40, y: 50, width: 200, height: 200 }));
-    await record('image', 'region features: 8 boxes, one model run', files, loadMs, () =>
+    await record(['image', 'embed: 768x576 photo, decode excluded'], files, loadMs, () =>
+      encoder.embed(dog),
+    );
+    const boxes = Array.from({ length: 8 }, (_, index) => ({
+      x: index * 40,
+      y: 50,
+      width: 200,
+      height: 200,
+    }));
+    await record(['image', 'region features: 8 boxes, one model run'], files, loadMs, () =>
       encoder.regionFeatures(dog, boxes),
     );
     const crop = await cropRgb(dog, { x: 120, y: 200, width: 220, height: 340 });
-    await record('image', 'embed: a 220x340 crop', files, loadMs, () => encoder.embed(crop));
+    await record(['image', 'embed: a 220x340 crop'], files, loadMs, () => encoder.embed(crop));
   }
   if (manifest.components.detector) {
     const files = [file(manifest, 'detector')];
     const { value: detector, loadMs } = await loadTimed(
       async () => new ObjectDetector(await runtime.load('detector', files[0]!)),
     );
-    await record('detector', 'detect: 768x576 photo (512 input)', files, loadMs, () => detector.detect(dog));
+    await record(['detector', 'detect: 768x576 photo (512 input)'], files, loadMs, () =>
+      detector.detect(dog),
+    );
   }
   if (manifest.components.faceDetector && manifest.components.faceDescriptor) {
     const files = [file(manifest, 'faceDetector'), file(manifest, 'faceDescriptor')];
@@ -154,7 +175,9 @@ async function measureAll(runtime: OnnxRuntime, manifest: BundleManifest): Promi
         }),
     );
     const portrait = await image('test/fixtures/images/grace-hopper.jpg');
-    await record('faces', 'detect + describe: one portrait', files, loadMs, () => faces.analyze(portrait));
+    await record(['faces', 'detect + describe: one portrait'], files, loadMs, () =>
+      faces.analyze(portrait),
+    );
   }
   if (manifest.components.ocrDetector && manifest.components.ocrRecognizer) {
     const files = [
@@ -163,17 +186,28 @@ async function measureAll(runtime: OnnxRuntime, manifest: BundleManifest): Promi
       file(manifest, 'ocrRecognizer', 'keys.txt'),
     ];
     const { value: reader, loadMs } = await loadTimed(() =>
-      OcrReader.load(runtime, { detector: files[0]!, recognizer: files[1]!, dictionary: files[2]! }),
+      OcrReader.load(runtime, {
+        detector: files[0]!,
+        recognizer: files[1]!,
+        dictionary: files[2]!,
+      }),
     );
     const intro = await image('test/fixtures/images/ocr/freeciv-intro.png');
-    await record('ocr', 'read: 510x300 game title (1 line)', files, loadMs, () => reader.read(intro));
+    await record(['ocr', 'read: 510x300 game title (1 line)'], files, loadMs, () =>
+      reader.read(intro),
+    );
   }
   return results;
 }
 
 const logger = createLogger('warn');
 const manifest = await readManifest(bundleDir);
-const runtime = createOnnxRuntime({ executionProvider: 'cpu', intraOpThreads: 0, interOpThreads: 1, logger });
+const runtime = createOnnxRuntime({
+  executionProvider: 'cpu',
+  intraOpThreads: 0,
+  interOpThreads: 1,
+  logger,
+});
 const results = await measureAll(runtime, manifest);
 await runtime.close();
 
@@ -193,7 +227,10 @@ const report = {
   results,
 };
 await mkdir(values.out, { recursive: true });
-await writeFile(path.join(values.out, 'model-latency.json'), `${JSON.stringify(report, null, 2)}\n`);
+await writeFile(
+  path.join(values.out, 'model-latency.json'),
+  `${JSON.stringify(report, null, 2)}\n`,
+);
 const rows = results.map(
   (r) =>
     `| ${r.component} | ${r.what} | ${(r.modelBytes / 2 ** 20).toFixed(1)} | ${r.loadMs} | ${r.p50Ms} | ${r.p95Ms} |`,
