@@ -27,6 +27,10 @@ status=0
 npx vitest run --project unit --project graphql --project models \
   --reporter=default --reporter=json --outputFile.json="${report_dir}/fast.json" || status=$?
 
+echo "== Python model tests (export parity, CLIP exporter)"
+bash scripts/setup-python.sh
+var/pyenv/bin/python -m pytest -q models/tests || status=$?
+
 echo "== real entity data for the integration tests (Debian freeciv-data, tuxpaint-stamps-default)"
 npx tsx db/seed/freeciv-nations.ts --out var/demo/freeciv >/dev/null
 npx tsx db/seed/tuxpaint-stamps.ts --out var/demo/tuxpaint >/dev/null
