@@ -26,12 +26,12 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  realpathSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runIfEntryPoint } from './seed-cli.js';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fnv1a, median, normaliseWhitespace, wordCount } from './freeciv-nations.js';
 import type { SeedEntity } from './freeciv-nations.js';
@@ -616,24 +616,4 @@ function main(argv: string[]): void {
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return (
-      pathToFileURL(realpathSync(entry)).href ===
-      pathToFileURL(realpathSync(fileURLToPath(import.meta.url))).href
-    );
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  try {
-    main(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  }
-}
+runIfEntryPoint(import.meta.url, main);
