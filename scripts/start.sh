@@ -29,8 +29,8 @@ node dist/src/cli/migrate.js
 
 demo_limit="${POLYLINK_DEMO_LIMIT:-60}"
 if [[ "${demo_limit}" != 0 ]]; then
-  npx tsx db/seed/freeciv-nations.ts --out var/demo/freeciv --limit "${demo_limit}"
-  POLYLINK_MIGRATE_ON_START=false node dist/src/cli/import-entities.js --file var/demo/freeciv/entities.jsonl
+  npx tsx db/seed/freeciv-nations.ts --out "var/demo/freeciv-${demo_limit}" --limit "${demo_limit}"
+  POLYLINK_MIGRATE_ON_START=false node dist/src/cli/import-entities.js --file "var/demo/freeciv-${demo_limit}/entities.jsonl"
 fi
 
 echo "start: Neo4j Browser: http://127.0.0.1:${NEO4J_HTTP_PORT:-7474}/browser/ (stop Neo4j with: npm run db:down)"

@@ -148,6 +148,8 @@ export function createTokenizer(json: unknown, options: TokenizerOptions): TextT
       `maxLength must be an integer above ${specialCount} (the special tokens), got ${options.maxLength}`,
     );
   }
+  // tokenizer.json's own truncation and padding sections are ignored (the library does not
+  // apply them either): rows are cut to `maxLength` here and padded to the longest in a batch.
   const maxContentTokens = options.maxLength - specialCount;
 
   const unkToken = json.model.unk_token;
@@ -164,6 +166,24 @@ export function createTokenizer(json: unknown, options: TokenizerOptions): TextT
     return id;
   }
 
+  /**
+   * The text's tokens without special tokens, enough of them to fill `maxLength`: a long text is
+   * tokenized by growing heads cut at whitespace (a whitespace cut splits no word, so the head's
+   * tokens begin the text's tokens), which bounds the work a huge input costs.
+   */
+  function contentTokensOf(text: string): { tokens: string[]; head: string } {
+    for (let limit = maxContentTokens * 8; ; limit *= 4) {
+      if (text.length <= limit) {
+        return { tokens: library.tokenize(text, { add_special_tokens: false }), head: text };
+      }
+      const cut = text.slice(0, limit).search(/\s\S*$/u);
+      if (cut <= 0) continue;
+      const head = text.slice(0, cut);
+      const tokens = library.tokenize(head, { add_special_tokens: false });
+      if (tokens.length > maxContentTokens) return { tokens, head };
+    }
+  }
+
   function finish(contentTokens: readonly string[]): EncodedText & { contentCount: number } {
     const truncated = contentTokens.length > maxContentTokens;
     const kept = truncated ? contentTokens.slice(0, maxContentTokens) : [...contentTokens];
@@ -174,9 +194,7 @@ export function createTokenizer(json: unknown, options: TokenizerOptions): TextT
   }
 
   function encode(text: string): EncodedText {
-    const { ids, tokenTypeIds, tokens, truncated } = finish(
-      library.tokenize(text, { add_special_tokens: false }),
-    );
+    const { ids, tokenTypeIds, tokens, truncated } = finish(contentTokensOf(text).tokens);
     return { ids, tokenTypeIds, tokens, truncated };
   }
 
@@ -218,8 +236,9 @@ export function createTokenizer(json: unknown, options: TokenizerOptions): TextT
     toBatch,
     encodeWithOffsets(text, prefix = '') {
       const full = prefix + text;
-      const contentTokens = library.tokenize(full, { add_special_tokens: false });
-      const spans = alignTokens(full, contentTokens, {
+      const { tokens: contentTokens, head } = contentTokensOf(full);
+      // Only the tokens that survive truncation need spans, and they all lie in the head.
+      const spans = alignTokens(head, contentTokens.slice(0, maxContentTokens), {
         normalize: normalizer ? (value) => normalizer(value) : (value) => value,
         subwordPrefix,
         addedTokens,
