@@ -25,7 +25,8 @@ const MAX_DESCRIPTION_LENGTH = 20_000;
 const MAX_ALIASES = 64;
 const MAX_TAGS = 32;
 const MAX_TAG_LENGTH = 64;
-const DOMAIN_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+// Slash-separated segments allow hierarchies such as `products/shoes`.
+const DOMAIN_PATTERN = /^(?=.{1,64}$)[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/;
 // Control characters in ids and names are never intended and break logs and Browser display.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
@@ -90,7 +91,7 @@ export function normalizeEntityFields(fields: EntityFields): NormalizedEntityFie
   const domain = (fields.domain ?? DEFAULT_DOMAIN).trim();
   if (!DOMAIN_PATTERN.test(domain)) {
     throw new BadInputError(
-      'domain must be 1-64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
+      'domain must be 1-64 characters: "/"-separated segments of lower-case letters, digits, ".", "_" or "-", each starting with a letter or digit',
       { field: 'domain' },
     );
   }
