@@ -5,6 +5,7 @@ import { BadInputError } from '../errors.js';
 import type { ImageSource } from '../images/image-source.js';
 import type { EntityRecord } from '../neo4j/entity-repository.js';
 import type { Candidate } from '../services/candidate-service.js';
+import type { EncodingStatus } from '../services/encoding-service.js';
 import { encodeCursor } from '../services/entity-queries.js';
 import type { EntityInput, EntityPatch } from '../services/entity-service.js';
 import type { Context } from './context.js';
@@ -171,6 +172,9 @@ export const resolvers = {
       { id: string },
       unknown
     >,
+  },
+  EncodingStatus: {
+    bundle: ((status) => status.bundleId) satisfies Resolver<EncodingStatus, unknown, string | null>,
   },
   Entity: {
     images: ((entity, _, { loaders }) =>

@@ -70,7 +70,8 @@ describe('cached vectors', () => {
     const status = await t.graphql<{ encodingStatus: Record<string, unknown> }>(
       '{ encodingStatus { bundle textEncoder imageEncoder } }',
     );
-    const { textEncoder, imageEncoder } = status.data?.encodingStatus ?? {};
+    const { bundle, textEncoder, imageEncoder } = status.data?.encodingStatus ?? {};
+    expect(bundle).toBe('polylink-default@1.0.0');
     const rows = await t.graph.read('test.vectors', (tx) =>
       tx.query<{
         id: string;
