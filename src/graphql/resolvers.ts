@@ -174,7 +174,11 @@ export const resolvers = {
     >,
   },
   EncodingStatus: {
-    bundle: ((status) => status.bundleId) satisfies Resolver<EncodingStatus, unknown, string | null>,
+    bundle: ((status) => status.bundleId) satisfies Resolver<
+      EncodingStatus,
+      unknown,
+      string | null
+    >,
   },
   Entity: {
     images: ((entity, _, { loaders }) =>
