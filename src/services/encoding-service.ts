@@ -1,3 +1,4 @@
+import { BadInputError } from '../errors.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../logger.js';
 import type { Graph } from '../neo4j/driver.js';
@@ -91,7 +92,9 @@ export class EncodingService {
 
   private async createJob(batchSize: number): Promise<EncodingJob> {
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH) {
-      throw new RangeError(`batchSize must be between 1 and ${MAX_BATCH}`);
+      throw new BadInputError(`batchSize must be between 1 and ${MAX_BATCH}`, {
+        field: 'batchSize',
+      });
     }
     const stale = await this.deps.graph.read('encoding.count', (tx) =>
       vectors.countStale(tx, this.fingerprints()),

@@ -141,6 +141,14 @@ describe('dense candidate generation', () => {
 });
 
 describe('re-encoding', () => {
+  it('rejects a batch size out of range with BAD_USER_INPUT', async () => {
+    const result = await t.graphql('mutation { reencodeEntities(batchSize: 0) { state } }');
+    expect(result.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'batchSize',
+    });
+  });
+
   it('re-encodes stale vectors in the background and reports progress', async () => {
     const id = `${t.prefix}freeciv-nation:roman`;
     await t.graph.write('test.stale', (tx) =>
