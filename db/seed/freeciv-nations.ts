@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runIfEntryPoint } from './seed-cli.js';
+import { byId, fnv1a, pickVariedSubset as pickVariedSubsetByGroup } from './varied-subset.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -484,57 +485,11 @@ export function chooseFlagFile(
 // Subset selection
 // ---------------------------------------------------------------------------------------------
 
-/** 32-bit FNV-1a; a stable, platform-independent "random" order. */
-export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (const ch of new TextEncoder().encode(s)) {
-    h ^= ch;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
+export { fnv1a };
 
-/**
- * A deterministic, varied subset of `limit` entities: round-robin over the tags (rarest tag
- * first), taking within each tag the next entity in a stable hash order. Result sorted by id.
- */
+/** Freeciv nations are grouped by every tag (their nation groups). */
 export function pickVariedSubset(entities: readonly SeedEntity[], limit: number): SeedEntity[] {
-  if (limit >= entities.length) return [...entities].sort(byId);
-  const order = [...entities].sort((a, b) => fnv1a(a.id) - fnv1a(b.id) || byId(a, b));
-  const byTag = new Map<string, SeedEntity[]>();
-  for (const e of order) {
-    for (const t of e.tags.length ? e.tags : ['(none)']) {
-      const list = byTag.get(t) ?? [];
-      list.push(e);
-      byTag.set(t, list);
-    }
-  }
-  const tags = [...byTag.keys()].sort(
-    (a, b) => (byTag.get(a)?.length ?? 0) - (byTag.get(b)?.length ?? 0) || a.localeCompare(b),
-  );
-  const picked = new Map<string, SeedEntity>();
-  const cursor = new Map<string, number>(tags.map((t) => [t, 0]));
-  while (picked.size < limit) {
-    let progressed = false;
-    for (const t of tags) {
-      if (picked.size >= limit) break;
-      const list = byTag.get(t) ?? [];
-      let k = cursor.get(t) ?? 0;
-      while (k < list.length && picked.has(list[k]?.id ?? '')) k++;
-      const e = list[k];
-      cursor.set(t, k + 1);
-      if (e) {
-        picked.set(e.id, e);
-        progressed = true;
-      }
-    }
-    if (!progressed) break;
-  }
-  return [...picked.values()].sort(byId);
-}
-
-function byId(a: SeedEntity, b: SeedEntity): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return pickVariedSubsetByGroup(entities, limit);
 }
 
 export function median(xs: readonly number[]): number {

@@ -33,7 +33,8 @@ import path from 'node:path';
 import { runIfEntryPoint } from './seed-cli.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fnv1a, median, normaliseWhitespace, wordCount } from './freeciv-nations.js';
+import { median, normaliseWhitespace, wordCount } from './freeciv-nations.js';
+import { byId, pickVariedSubset } from './varied-subset.js';
 import type { SeedEntity } from './freeciv-nations.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -380,60 +381,14 @@ export function stampToEntity(
 // Subset selection
 // ---------------------------------------------------------------------------------------------
 
-/** The top-level category of a stamp as its only group, for pickVariedSubset. */
-export function topCategory(e: { tags: readonly string[] }): string[] {
-  return e.tags.slice(0, 1);
-}
-
-function byId(a: { id: string }, b: { id: string }): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
+export { pickVariedSubset };
 
 /**
- * A deterministic, varied subset of `limit` entities, as freeciv-nations.ts's pickVariedSubset
- * (which is typed for Freeciv entities): round-robin over the groups (by default the tags;
- * smallest group first), taking within each group the next entity in a stable hash order.
- * Result sorted by id. The CLI groups stamps by top-level category (`topCategory`): with every
- * path part as a tag, the many one-stamp leaf folders would take all of a small limit.
+ * The top-level category of a stamp as its only group, for pickVariedSubset: with every path part
+ * as a tag, the many one-stamp leaf folders would take all of a small limit.
  */
-export function pickVariedSubset<T extends { id: string; tags: readonly string[] }>(
-  entities: readonly T[],
-  limit: number,
-  groupsOf: (e: T) => readonly string[] = (e) => e.tags,
-): T[] {
-  if (limit >= entities.length) return [...entities].sort(byId);
-  const order = [...entities].sort((a, b) => fnv1a(a.id) - fnv1a(b.id) || byId(a, b));
-  const byTag = new Map<string, T[]>();
-  for (const e of order) {
-    const groups = groupsOf(e);
-    for (const t of groups.length ? groups : ['(none)']) {
-      const list = byTag.get(t) ?? [];
-      list.push(e);
-      byTag.set(t, list);
-    }
-  }
-  const tags = [...byTag.keys()].sort(
-    (a, b) => (byTag.get(a)?.length ?? 0) - (byTag.get(b)?.length ?? 0) || (a < b ? -1 : 1),
-  );
-  const picked = new Map<string, T>();
-  const cursor = new Map<string, number>(tags.map((t) => [t, 0]));
-  while (picked.size < limit) {
-    let progressed = false;
-    for (const t of tags) {
-      if (picked.size >= limit) break;
-      const list = byTag.get(t) ?? [];
-      let k = cursor.get(t) ?? 0;
-      while (k < list.length && picked.has(list[k]?.id ?? '')) k++;
-      const e = list[k];
-      cursor.set(t, k + 1);
-      if (e) {
-        picked.set(e.id, e);
-        progressed = true;
-      }
-    }
-    if (!progressed) break;
-  }
-  return [...picked.values()].sort(byId);
+export function topCategory(e: { tags: readonly string[] }): string[] {
+  return e.tags.slice(0, 1);
 }
 
 // ---------------------------------------------------------------------------------------------
