@@ -8,13 +8,28 @@ import type {
   TextVectorEncoder,
 } from '../services/encoders.js';
 import { createOnnxRuntime, InferenceError, type OnnxRuntime } from './onnx-runtime.js';
+import { FaceAnalyzer, type FaceAnalyzerConfig } from './face-analyzer.js';
+import { ObjectDetector, type ObjectDetectorConfig } from './object-detector.js';
+import { OcrReader, type OcrOptions } from './ocr.js';
 import { createTextEncoder, type TextEncoder, type TextPooling } from './text-encoder.js';
 
-/** Sessions of the active bundle, created once at start-up and released on shutdown. */
+/** The bundle's vision models for reading a query image; null where the bundle lacks them. */
+export interface VisionModels {
+  readonly detector: ObjectDetector | null;
+  readonly faces: FaceAnalyzer | null;
+  readonly ocr: OcrReader | null;
+}
+
+/** Sessions of the active bundle, created once and released on shutdown. */
 export interface ModelRegistry {
   readonly manifest: BundleManifest;
   readonly runtime: OnnxRuntime;
   readonly text: TextEncoder | null;
+  /**
+   * Detector, faces and OCR, loaded on first use: registration and candidate generation do not
+   * need them, so a service that never links images never pays for them.
+   */
+  vision(): Promise<VisionModels>;
   /** The registry's models as the services see them. */
   readonly encoders: EntityEncoders;
   close(): Promise<void>;
@@ -74,6 +89,65 @@ function textVectorEncoder(encoder: TextEncoder, fingerprint: string): TextVecto
   };
 }
 
+function settings<T extends object>(
+  component: ManifestComponent,
+  keys: readonly (keyof T)[],
+): Partial<T> {
+  return Object.fromEntries(
+    keys
+      .filter((key) => typeof component.config[key as string] === 'number')
+      .map((key) => [key, component.config[key as string]]),
+  ) as Partial<T>;
+}
+
+async function loadVision(
+  runtime: OnnxRuntime,
+  bundleDir: string,
+  manifest: BundleManifest,
+): Promise<VisionModels> {
+  const { detector, faceDetector, faceDescriptor, ocrDetector, ocrRecognizer } =
+    manifest.components;
+  return {
+    detector: detector
+      ? new ObjectDetector(
+          await runtime.load('detector', fileOf(bundleDir, detector, 'model.onnx')),
+          settings<ObjectDetectorConfig>(detector, ['minScore', 'maxDetections', 'iouThreshold']),
+        )
+      : null,
+    faces:
+      faceDetector && faceDescriptor
+        ? new FaceAnalyzer(
+            {
+              detector: await runtime.load(
+                'faceDetector',
+                fileOf(bundleDir, faceDetector, 'model.onnx'),
+              ),
+              descriptor: await runtime.load(
+                'faceDescriptor',
+                fileOf(bundleDir, faceDescriptor, 'model.onnx'),
+              ),
+            },
+            settings<FaceAnalyzerConfig>(faceDetector, ['minScore', 'iouThreshold']),
+          )
+        : null,
+    ocr:
+      ocrDetector && ocrRecognizer
+        ? await OcrReader.load(
+            runtime,
+            {
+              detector: fileOf(bundleDir, ocrDetector, 'model.onnx'),
+              recognizer: fileOf(bundleDir, ocrRecognizer, 'model.onnx'),
+              dictionary: fileOf(bundleDir, ocrRecognizer, 'keys.txt'),
+            },
+            {
+              ...settings<OcrOptions>(ocrDetector, ['detLimitSideLen', 'detMinSideLen']),
+              ...settings<OcrOptions>(ocrRecognizer, ['recHeight']),
+            },
+          )
+        : null,
+  };
+}
+
 /**
  * Reads the bundle's manifest and loads the models the service uses. Fails with the bundle path
  * and the command that builds it when the bundle is missing.
@@ -115,10 +189,15 @@ export async function createModelRegistry(
       },
       'model bundle loaded',
     );
+    let vision: Promise<VisionModels> | null = null;
     return {
       manifest,
       runtime,
       text,
+      vision() {
+        vision ??= loadVision(runtime, config.bundleDir, manifest);
+        return vision;
+      },
       encoders: {
         bundleId: manifest.id,
         text: text && textComponent ? textVectorEncoder(text, textComponent.fingerprint) : null,

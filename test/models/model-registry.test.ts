@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
+import { decodeRgb } from '../../src/inference/image-preprocess.js';
+import { createModelRegistry, type ModelRegistry } from '../../src/inference/model-registry.js';
+import { createImageVectorEncoder } from '../../src/inference/image-vector-encoder.js';
+import { createLogger } from '../../src/logger.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
+
+/** The assembled default bundle (scripts/setup.sh builds it), loaded the way the service loads it. */
+let registry: ModelRegistry;
+
+beforeAll(async () => {
+  const config = parseConfig({}, PROJECT_ROOT);
+  registry = await createModelRegistry(config.models, createLogger('silent'), {
+    imageEncoder: createImageVectorEncoder,
+  });
+});
+
+afterAll(async () => {
+  await registry?.close();
+});
+
+const fixture = (file: string) => readFile(path.join(PROJECT_ROOT, 'test/fixtures/images', file));
+
+describe('model registry over the default bundle', () => {
+  it('exposes text and image vector encoders with the manifest dimensions and fingerprints', async () => {
+    const { text, image } = registry.encoders;
+    expect(registry.manifest.id).toBe('polylink-default@1.0.0');
+    expect(text?.dimension).toBe(384);
+    expect(text?.fingerprint).toMatch(/^text:[0-9a-f]{16}$/);
+    expect(image?.dimension).toBe(1280);
+    const vector = await image!.encodeImage(await fixture('darknet-dog.jpg'), {
+      x: 120,
+      y: 200,
+      width: 220,
+      height: 340,
+    });
+    expect(vector).toHaveLength(1280);
+    expect(Math.hypot(...vector)).toBeCloseTo(1, 4);
+    const query = await text!.encodeQuery('a dog on a porch');
+    expect(Math.hypot(...query)).toBeCloseTo(1, 4);
+  });
+
+  it('loads the detector, faces and OCR once, on first use, and they read real images', async () => {
+    const first = registry.vision();
+    expect(registry.vision()).toBe(first);
+    const { detector, faces, ocr } = await first;
+    const dog = await decodeRgb(await fixture('darknet-dog.jpg'));
+    expect((await detector!.detect(dog)).map((d) => d.label)).toContain('dog');
+    const hopper = await decodeRgb(await fixture('grace-hopper.jpg'));
+    expect(await faces!.analyze(hopper)).toHaveLength(1);
+    const intro = await decodeRgb(await fixture('ocr/freeciv-intro.png'));
+    expect((await ocr!.read(intro)).map((line) => line.text)).toContain('FREECIV');
+  });
+});
