@@ -2,14 +2,17 @@
 # The start command: sets up, starts a local Neo4j (auth on) unless NEO4J_URI points elsewhere,
 # loads the demo graph (real Freeciv nations from Debian's freeciv-data), builds and serves GraphQL.
 #
-# Env (besides the service's own, see README): POLYLINK_DEMO_LIMIT (nations to load, default 60;
-# 0 skips the demo), NEO4J_PASSWORD (local server; generated and kept in var/secrets when unset).
+# Env (besides the service's own, see README): POLYLINK_DEMO_LIMIT (nations to load; default 60 on the
+# local server, 0 when NEO4J_URI names your own database), NEO4J_PASSWORD (local server; generated and kept in var/secrets when unset).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup.sh
 
+# The demo graph goes only into the local server: never into a database the user brought.
+default_demo_limit=0
 if [[ -z "${NEO4J_URI:-}" ]]; then
+  default_demo_limit=60
   if [[ -z "${NEO4J_PASSWORD:-}" ]]; then
     secret=var/secrets/neo4j-password
     if [[ ! -s "${secret}" ]]; then
@@ -27,7 +30,7 @@ fi
 npm run --silent build
 node dist/src/cli/migrate.js
 
-demo_limit="${POLYLINK_DEMO_LIMIT:-60}"
+demo_limit="${POLYLINK_DEMO_LIMIT:-${default_demo_limit}}"
 if [[ "${demo_limit}" != 0 ]]; then
   npx tsx db/seed/freeciv-nations.ts --out "var/demo/freeciv-${demo_limit}" --limit "${demo_limit}"
   POLYLINK_MIGRATE_ON_START=false node dist/src/cli/import-entities.js --file "var/demo/freeciv-${demo_limit}/entities.jsonl"
