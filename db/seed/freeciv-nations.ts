@@ -447,6 +447,18 @@ export interface ImageCandidate {
   bytes: number;
 }
 
+/** Every PNG flag in the package's flags folder, by file name, with its pixel size. */
+export function listFlagImages(flagsDir: string): Map<string, ImageCandidate> {
+  const available = new Map<string, ImageCandidate>();
+  for (const f of readdirSync(flagsDir)) {
+    if (!f.endsWith('.png')) continue;
+    const buf = readFileSync(path.join(flagsDir, f));
+    const size = pngSize(buf);
+    if (size) available.set(f, { file: f, ...size, bytes: buf.length });
+  }
+  return available;
+}
+
 /**
  * File names of the flag variants for a flag tag, best first by naming convention:
  * `<tag>-large.png` then `<tag>.png` (the `-shield` variants are a different, shield-shaped image).
@@ -542,13 +554,7 @@ function main(argv: string[]): void {
 
   const dataDir = path.join(srcDir, DATA_DIR_IN_PACKAGE);
   const flagsDir = path.join(dataDir, 'flags');
-  const available = new Map<string, ImageCandidate>();
-  for (const f of readdirSync(flagsDir)) {
-    if (!f.endsWith('.png')) continue;
-    const buf = readFileSync(path.join(flagsDir, f));
-    const size = pngSize(buf);
-    if (size) available.set(f, { file: f, ...size, bytes: buf.length });
-  }
+  const available = listFlagImages(flagsDir);
 
   const files = readdirSync(path.join(dataDir, 'nation'))
     .filter((f) => f.endsWith('.ruleset'))

@@ -14,12 +14,11 @@ import {
   DATA_DIR_IN_PACKAGE,
   normaliseWhitespace,
   parseNationRuleset,
-  pngSize,
+  listFlagImages,
   nationSkipReason,
   nationToEntity,
   PACKAGE as FREECIV_PACKAGE,
 } from '../../db/seed/freeciv-nations.js';
-import type { ImageCandidate } from '../../db/seed/freeciv-nations.js';
 import {
   chooseStampImage,
   groupStampFiles,
@@ -124,13 +123,7 @@ function loadFreeciv(): BenchEntity[] {
   const { dir, version } = ensureDebian(FREECIV_PACKAGE, `${DATA_DIR_IN_PACKAGE}/nation`);
   const dataDir = path.join(dir, DATA_DIR_IN_PACKAGE);
   const flagsDir = path.join(dataDir, 'flags');
-  const available = new Map<string, ImageCandidate>();
-  for (const f of readdirSync(flagsDir)) {
-    if (!f.endsWith('.png')) continue;
-    const buf = readFileSync(path.join(flagsDir, f));
-    const size = pngSize(buf);
-    if (size) available.set(f, { file: f, ...size, bytes: buf.length });
-  }
+  const available = listFlagImages(flagsDir);
   const out: BenchEntity[] = [];
   const files = readdirSync(path.join(dataDir, 'nation'))
     .filter((f) => f.endsWith('.ruleset'))
