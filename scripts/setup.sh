@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' is required but not installed" >&2; exit 1; }; }
-need node; need npm; need java; need mvn; need curl
+need node; need npm; need java; need mvn; need curl; need unzip  # unzip: model files from Maven jars
 
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 (( node_major >= 20 )) || { echo "setup: Node.js 20 or newer is required (found $(node -v))" >&2; exit 1; }
