@@ -39,7 +39,7 @@ export async function openBackend(config: Config, logger: Logger): Promise<Backe
       models = await createModelRegistry(config.models, logger, {
         imageEncoder: createImageVectorEncoder,
       });
-      const { text, image } = models.encoders;
+      const { text, image, candidate } = models.encoders;
       await ensureVectorIndexes(graph, {
         ...(text ? { entityText: text.dimension } : {}),
         ...(image ? { image: image.dimension } : {}),
@@ -48,9 +48,10 @@ export async function openBackend(config: Config, logger: Logger): Promise<Backe
         countStale(tx, {
           text: text?.fingerprint ?? null,
           image: image?.fingerprint ?? null,
+          candidate: candidate?.fingerprint ?? null,
         }),
       );
-      if (stale.entities + stale.images > 0) {
+      if (stale.entities + stale.images + stale.candidates > 0) {
         logger.warn(
           stale,
           'some cached vectors are missing or from another bundle; run reencodeEntities (npm run reencode)',

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServices, openBackend } from '../../src/backend.js';
@@ -15,6 +16,7 @@ import {
   type PredictionLine,
   type Task,
 } from '../harness/format.js';
+import { machine } from '../harness/machine.js';
 import { withCI } from '../harness/report.js';
 import { writeReport } from '../harness/score.js';
 import { writeFormatted } from '../harness/write.js';
@@ -33,8 +35,11 @@ import {
 
 const USAGE = `usage: run-baselines.ts [--kb var/benchmark/kb.jsonl] [--queries var/benchmark/queries.jsonl]
   [--split test] [--dev-split dev] [--out eval-results/<date>-baselines] [--predictions-dir var/eval/<name>]
-  [--reuse-db] [--keep-db] [--import-only] [--limit-queries N] [--dev-limit N]
-  --import-only: reset, start and load the KB, leave Neo4j running; a later --reuse-db run skips all that.`;
+  [--reuse-db] [--keep-db] [--import-only] [--limit-queries N] [--dev-limit N] [--candidates-out FILE]
+  --import-only: reset, start and load the KB, leave Neo4j running; a later --reuse-db run skips all that.
+  --candidates-out: instead of scoring, write the raw candidates (with provenance) of every query of
+    every split as JSON lines { query, split, mentions: [[...]], regions: [[...]] } (the trained
+    linker's training lists and evaluation lists, models/zemel/).`;
 
 const TASKS: readonly Task[] = ['VT-KG', 'V&T-KG'];
 const LIMIT = 100;
@@ -122,23 +127,45 @@ async function generateFor(services: Services, query: GoldQuery): Promise<QueryC
   return { mentions, regions };
 }
 
+/** Raw candidates of every query, in file order, one JSON line each (written as it goes). */
+async function dumpCandidates(
+  services: Services,
+  queries: readonly GoldQuery[],
+  file: string,
+): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const out = createWriteStream(file);
+  const t0 = Date.now();
+  for (const [i, query] of queries.entries()) {
+    const found = await generateFor(services, query);
+    const slim = (list: readonly RawCandidate[]) =>
+      list.map((c) => ({
+        entity: c.entity.id,
+        generators: c.generators.map((h) => ({ generator: h.generator, score: h.score })),
+      }));
+    const line = {
+      query: query.id,
+      split: query.split,
+      mentions: found.mentions.map(slim),
+      regions: found.regions.map(slim),
+    };
+    if (!out.write(JSON.stringify(line) + '\n')) await once(out, 'drain');
+    if ((i + 1) % 100 === 0)
+      log(
+        `candidates for ${i + 1}/${queries.length} queries (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+      );
+  }
+  out.end();
+  await once(out, 'finish');
+  log(`wrote ${file}`);
+}
+
 async function writeJsonLines(file: string, lines: readonly object[]): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(
     file,
     lines.map((l) => JSON.stringify(l)).join('\n') + (lines.length ? '\n' : ''),
   );
-}
-
-function machine() {
-  const cpus = os.cpus();
-  return {
-    os: `${os.type()} ${os.release()} (${os.platform()}/${os.arch()})`,
-    cpu: cpus[0]?.model ?? 'unknown',
-    cores: cpus.length,
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-  };
 }
 
 interface BaselineResult {
@@ -198,6 +225,7 @@ async function main(): Promise<void> {
       'import-only': { type: 'boolean', default: false },
       'limit-queries': { type: 'string' },
       'dev-limit': { type: 'string' },
+      'candidates-out': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -262,6 +290,12 @@ async function main(): Promise<void> {
     log(`registered ${entities} entities in ${timings.importS.toFixed(0)} s`);
     if (values['import-only']) return;
 
+    const candidatesOut = values['candidates-out'];
+    if (candidatesOut !== undefined) {
+      await dumpCandidates(services, allGold, path.resolve(candidatesOut));
+      return;
+    }
+
     t0 = Date.now();
     const found = new Map<string, QueryCandidates>();
     let done = 0;
@@ -305,7 +339,7 @@ async function main(): Promise<void> {
     await backend.close();
     if (!values['keep-db'] && !values['import-only']) script('stop.sh');
   }
-  if (values['import-only']) return;
+  if (values['import-only'] || values['candidates-out'] !== undefined) return;
   timings.wallS = (Date.now() - started) / 1000;
   const meta = {
     date: new Date().toISOString(),

@@ -12,8 +12,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ImageEncoder } from '../../src/inference/image-encoder.js';
 import { decodeRgb, type PixelSpec } from '../../src/inference/image-preprocess.js';
+import {
+  ENTITY_SEPARATOR,
+  LINKER_MAX_TOKENS,
+  checkEntitySeparator,
+  linkerEntityText,
+} from '../../src/inference/linker-features.js';
 import { createOnnxRuntime } from '../../src/inference/onnx-runtime.js';
-import { createTextEncoder, type TextEncoder } from '../../src/inference/text-encoder.js';
+import { createTextEncoder } from '../../src/inference/text-encoder.js';
 import { createLogger } from '../../src/logger.js';
 import { readManifest, type ManifestComponent } from '../../src/models/bundle.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
@@ -26,14 +32,9 @@ import {
   type ArrayRef,
 } from './features.js';
 
-/** Tokens kept per text, [CLS] and [SEP] included. */
-export const MAX_TOKENS = 128;
-/**
- * Between an entity's name and description. The paper's [ENT] token is not in bge's vocabulary;
- * `[SEP]` is, and the tokenizer maps the literal string to its special token (id 102, checked at
- * start-up below), so the model sees `[CLS] name [SEP] description [SEP]`.
- */
-export const ENTITY_SEPARATOR = '[SEP]';
+/** Tokens kept per text, [CLS] and [SEP] included (the service's linker uses the same layout). */
+export const MAX_TOKENS = LINKER_MAX_TOKENS;
+export { ENTITY_SEPARATOR };
 
 interface KbLine {
   readonly id: string;
@@ -103,15 +104,6 @@ function progress(what: string, done: number, total: number, started: number): v
   );
 }
 
-async function checkSeparator(text: TextEncoder): Promise<void> {
-  const encoded = await text.encodeTokens(`a ${ENTITY_SEPARATOR} b`, 'passage');
-  const sepTokens = encoded.tokens.filter((token) => token === ENTITY_SEPARATOR).length;
-  // [CLS] a [SEP] b [SEP]: the literal must become the one special token, not "[", "sep", "]".
-  if (encoded.ids.length !== 5 || sepTokens !== 2 || encoded.ids[2] !== encoded.ids[4]) {
-    throw new Error(`The tokenizer does not map "${ENTITY_SEPARATOR}" to its special token`);
-  }
-}
-
 const manifest = await readManifest(bundleDir);
 const textComponent = manifest.components.text;
 const imageComponent = manifest.components.image;
@@ -142,7 +134,7 @@ const image = new ImageEncoder({
   session: await runtime.load('image', fileOf(imageComponent, 'model.onnx')),
   pixels: imageComponent.config.pixels as PixelSpec,
 });
-await checkSeparator(text);
+await checkEntitySeparator(text, ENTITY_SEPARATOR);
 
 const benchmarkDir = path.resolve(values.benchmark);
 const kb = (await readJsonl<KbLine>(path.join(benchmarkDir, 'kb.jsonl')))
@@ -159,10 +151,7 @@ const started = performance.now();
 const entities: unknown[] = [];
 let entityStarted = performance.now();
 for (const entity of kb) {
-  const tokens = await text.encodeTokens(
-    `${entity.name} ${ENTITY_SEPARATOR} ${entity.description}`,
-    'passage',
-  );
+  const tokens = await text.encodeTokens(linkerEntityText(entity, ENTITY_SEPARATOR), 'passage');
   const tokenRef = writer.write(tokens.states, tokens.dims);
   const vectors: Float32Array[] = [];
   for (const file of entity.images) {

@@ -1,6 +1,7 @@
 /**
- * Pure parts of the feature extraction (eval/features/FORMAT.md): mention spans to token
- * positions, boxes to region geometry, float16 packing and the shard writer / reader.
+ * Pure parts of the feature extraction (eval/features/FORMAT.md): float16 packing and the shard
+ * writer / reader; mention positions and region geometry come from src/inference/linker-features.ts,
+ * which the service feeds the trained model with.
  */
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -15,51 +16,13 @@ export interface ArrayRef {
   readonly shape: readonly number[];
 }
 
-/**
- * Token positions of a mention: every token from the text (not [CLS]/[SEP]/prefix) whose character
- * span overlaps `[start, end)`. Empty when the mention lies past the truncation point.
- */
-export function mentionTokenPositions(
-  offsets: readonly (readonly [number, number])[],
-  fromText: readonly boolean[],
-  start: number,
-  end: number,
-): number[] {
-  const positions: number[] = [];
-  offsets.forEach(([tokenStart, tokenEnd], index) => {
-    if (fromText[index] && tokenStart < end && tokenEnd > start) positions.push(index);
-  });
-  return positions;
-}
-
-/** A 0/1 mask of length `length` with ones at `positions`. */
-export function positionsToMask(positions: readonly number[], length: number): Uint8Array {
-  const mask = new Uint8Array(length);
-  for (const position of positions) if (position >= 0 && position < length) mask[position] = 1;
-  return mask;
-}
-
-/** The geometry of a whole KB image: x1, y1, x2, y2, covered fraction. */
-export const FULL_IMAGE_GEOMETRY: readonly number[] = [0, 0, 1, 1, 1];
-
-/**
- * A box `[x, y, w, h]` in pixels of a `width` × `height` image to `[x1, y1, x2, y2, area]`, the
- * corners normalised to 0–1 and clipped to the image, `area` the fraction of the image it covers.
- */
-export function boxGeometry(
-  box: readonly [number, number, number, number],
-  width: number,
-  height: number,
-): number[] {
-  if (!(width > 0 && height > 0)) throw new RangeError(`bad image size ${width}x${height}`);
-  const clip = (value: number) => Math.min(1, Math.max(0, value));
-  const [x, y, w, h] = box;
-  const x1 = clip(x / width);
-  const y1 = clip(y / height);
-  const x2 = clip((x + w) / width);
-  const y2 = clip((y + h) / height);
-  return [x1, y1, x2, y2, Math.max(0, x2 - x1) * Math.max(0, y2 - y1)];
-}
+// The input layout shared with the service lives in src; re-exported for the extractor and tests.
+export {
+  FULL_IMAGE_GEOMETRY,
+  boxGeometry,
+  mentionTokenPositions,
+  positionsToMask,
+} from '../../src/inference/linker-features.js';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

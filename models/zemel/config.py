@@ -44,10 +44,16 @@ class ModelConfig:
     cross: EncoderConfig = field(default_factory=EncoderConfig)  # the cross-encoder baseline
     poly: PolyConfig = field(default_factory=PolyConfig)
     bi_pooling: Literal["cls", "mean"] = "cls"  # the bi-encoder baseline's context vector
+    # Generator evidence per candidate (units.GENERATOR_FEATURES: each generator's score, then
+    # whether it found the candidate); a small MLP turns it into a prior added to every head's
+    # score. 0 = no prior: the head alone.
+    candidate_features: int = 12
 
     def __post_init__(self) -> None:
         if self.context.width != self.candidate.width:
             raise ValueError("context and candidate encoders must share the width H")
+        if self.candidate_features < 0:
+            raise ValueError("candidate_features must be >= 0")
         if self.bi_pooling not in ("cls", "mean"):
             raise ValueError(f"bi_pooling must be 'cls' or 'mean', not {self.bi_pooling!r}")
 
@@ -59,4 +65,4 @@ class ModelConfig:
     def tiny(cls) -> ModelConfig:
         """A few thousand parameters per block: for structural tests only."""
         enc = EncoderConfig(width=32, heads=2, co_layers=1, self_layers=1, ffn_multiplier=2, dropout=0.0)
-        return cls(context=enc, candidate=enc, cross=enc, poly=PolyConfig(codes=4))
+        return cls(context=enc, candidate=enc, cross=enc, poly=PolyConfig(codes=4), candidate_features=12)

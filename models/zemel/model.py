@@ -31,7 +31,8 @@ class FeatureBatch:
         """Merge all leading dims into one batch dim (e.g. [B, K, T, D] -> [B*K, T, D])."""
 
         def f(x: Tensor, trailing: int) -> Tensor:
-            return x.reshape(-1, *x.shape[x.dim() - trailing :])
+            lead = math.prod(x.shape[: x.dim() - trailing])  # not -1: ambiguous when an axis is 0 (R = 0)
+            return x.reshape(lead, *x.shape[x.dim() - trailing :])
 
         return FeatureBatch(
             f(self.token_states, keep), f(self.token_mask, keep - 1),
@@ -67,16 +68,28 @@ class ContextOutput:
 
 
 class ContextEncoder(nn.Module):
-    """Encodes the mention's caption and the image regions jointly (co-attention)."""
+    """Encodes the mention's caption and the image regions jointly (co-attention).
+
+    What is being linked is marked in the input (the frozen ONNX text and image encoders never
+    saw a marker): a learned vector is added to the caption's token states at the mention's
+    positions (``mention_mask``) and another to the features of the region in focus
+    (``region_focus``). A pair marks both, a lone mention only its tokens, a lone region only
+    the region; the other regions and words stay in the context unmarked."""
 
     def __init__(self, cfg: EncoderConfig) -> None:
         super().__init__()
         self.encoder = StreamEncoder(cfg)
+        self.mention_marker = nn.Parameter(torch.randn(cfg.text_dim) * 0.1)  # [384]
+        self.region_marker = nn.Parameter(torch.randn(cfg.region_dim) * 0.03)  # [1280]; features are L2-normalised
 
-    def forward(self, batch: FeatureBatch) -> ContextOutput:
+    def forward(self, batch: FeatureBatch, mention_mask: Tensor, region_focus: Tensor) -> ContextOutput:
+        """mention_mask [B, T], region_focus [B, R] (bool or int64, nonzero = marked)."""
         token_mask, region_mask = as_bool(batch.token_mask), as_bool(batch.region_mask)  # [B, T], [B, R]
+        dtype = batch.token_states.dtype
+        tokens = batch.token_states + as_bool(mention_mask)[..., None].to(dtype) * self.mention_marker  # [B, T, 384]
+        regions_in = batch.region_features + as_bool(region_focus)[..., None].to(dtype) * self.region_marker  # [B, R, 1280]
         text, regions = self.encoder(
-            batch.token_states, token_mask, batch.region_features, batch.region_geometry, region_mask
+            tokens, token_mask, regions_in, batch.region_geometry, region_mask
         )  # [B, T, H], [B, R, H]
         sequence = torch.cat([regions, text], dim=1)  # [B, R+T, H]
         mask = torch.cat([region_mask, token_mask], dim=1)  # [B, R+T]
@@ -103,9 +116,10 @@ class CandidateEncoder(nn.Module):
 
 class PolyHead(nn.Module):
     """m learned codes attend over the context sequence (Humeau et al. 2020); each candidate then
-    attends over the m code outputs. Both attentions use dot products scaled by 1/sqrt(H) (the
-    raw products of LayerNorm outputs are ~H and would saturate the softmax at init); the final
-    score is the unscaled dot product, as in the paper."""
+    attends over the m code outputs. Both attentions and the final score are dot products scaled
+    by 1/sqrt(H): raw products of LayerNorm outputs are ~H, which saturates the softmax and, in
+    the score, starts training at a loss of ~17 with every gradient clipped (measured on the first
+    runs); the scale changes no ranking."""
 
     def __init__(self, width: int, codes: int) -> None:
         super().__init__()
@@ -130,7 +144,7 @@ def poly_score(context_codes: Tensor, candidates: Tensor, width: int) -> Tensor:
     logits = candidates @ context_codes.transpose(1, 2) / math.sqrt(width)  # [B, K, m]
     weights = torch.softmax(logits, dim=-1)  # [B, K, m]
     context = weights @ context_codes  # [B, K, H], one context vector per candidate
-    return (context * candidates).sum(-1)  # [B, K]
+    return (context * candidates).sum(-1) / math.sqrt(width)  # [B, K]
 
 
 class BiHead(nn.Module):
@@ -147,8 +161,23 @@ class BiHead(nn.Module):
         return (ctx.sequence * m).sum(1) / m.sum(1).clamp_min(1.0)  # [B, H]
 
     def forward(self, ctx: ContextOutput, candidates: Tensor) -> Tensor:
-        """candidates [B, K, H] -> scores [B, K]."""
-        return (self.context_vector(ctx)[:, None, :] * candidates).sum(-1)  # [B, K]
+        """candidates [B, K, H] -> scores [B, K] (scaled like the poly score)."""
+        return (self.context_vector(ctx)[:, None, :] * candidates).sum(-1) / math.sqrt(candidates.shape[-1])  # [B, K]
+
+
+class GeneratorPrior(nn.Module):
+    """What the candidate generators said about a candidate (units.GENERATOR_FEATURES) as an
+    additive score: a two-layer MLP, so agreement of generators can count more than their sum.
+    The heads learn what the generators miss; the prior keeps what they know (a BM25 or an exact
+    name hit) instead of asking 3k training mentions to relearn string matching."""
+
+    def __init__(self, features: int, hidden: int = 32) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(features, hidden), nn.GELU(), nn.Linear(hidden, 1))
+
+    def forward(self, features: Tensor) -> Tensor:
+        """features [B, K, F] -> [B, K]."""
+        return self.net(features).squeeze(-1)  # [B, K]
 
 
 class CrossEncoder(nn.Module):
@@ -162,15 +191,21 @@ class CrossEncoder(nn.Module):
         self.encoder = StreamEncoder(cfg, region_output=False)
         self.segment = nn.Parameter(torch.zeros(2, cfg.width))  # [2, H]
         nn.init.normal_(self.segment, std=0.02)
+        self.mention_marker = nn.Parameter(torch.randn(cfg.text_dim) * 0.1)  # [384], as in ContextEncoder
+        self.region_marker = nn.Parameter(torch.randn(cfg.region_dim) * 0.03)  # [1280]
         self.out = nn.Linear(cfg.width, 1)
 
-    def forward(self, context: FeatureBatch, candidates: FeatureBatch) -> Tensor:
-        """context leading dims [B]; candidates leading dims [B, K] -> scores [B, K]."""
+    def forward(self, context: FeatureBatch, mention_mask: Tensor, region_focus: Tensor,
+                candidates: FeatureBatch) -> Tensor:  # fmt: skip
+        """context leading dims [B] (markers [B, T] / [B, R]); candidates leading dims [B, K] -> [B, K]."""
         b, k = candidates.token_states.shape[0], candidates.token_states.shape[1]
         cand = candidates.flatten_leading()  # leading [B*K]
         rep = lambda x: x.repeat_interleave(k, dim=0)  # noqa: E731  [B, ...] -> [B*K, ...]
+        dtype = context.token_states.dtype
+        tokens = context.token_states + as_bool(mention_mask)[..., None].to(dtype) * self.mention_marker  # [B, T, 384]
+        regions_in = context.region_features + as_bool(region_focus)[..., None].to(dtype) * self.region_marker  # [B, R, 1280]
         ctx_text, ctx_regions = self.encoder.embed(
-            rep(context.token_states), rep(context.region_features), rep(context.region_geometry)
+            rep(tokens), rep(regions_in), rep(context.region_geometry)
         )  # [B*K, T, H], [B*K, R, H]
         cand_text, cand_regions = self.encoder.embed(
             cand.token_states, cand.region_features, cand.region_geometry
@@ -184,7 +219,8 @@ class CrossEncoder(nn.Module):
 
 
 class ZemelModel(nn.Module):
-    """Ties the encoders and heads. Context and candidate encoders have separate weights."""
+    """Ties the encoders and heads. Context and candidate encoders have separate weights. Every
+    head's score is the head's own score plus the generator prior (when configured)."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
@@ -194,23 +230,40 @@ class ZemelModel(nn.Module):
         self.poly = PolyHead(cfg.width, cfg.poly.codes)
         self.bi = BiHead(cfg.bi_pooling)
         self.cross = CrossEncoder(cfg.cross)
+        self.prior = GeneratorPrior(cfg.candidate_features) if cfg.candidate_features else None
 
-    def context_codes(self, context: FeatureBatch) -> Tensor:
-        ctx = self.context_encoder(context)
+    def with_prior(self, scores: Tensor, candidate_features: Tensor | None) -> Tensor:
+        """scores [B, K] + prior(candidate_features [B, K, F])."""
+        if self.prior is None:
+            return scores
+        if candidate_features is None:
+            raise ValueError("this model has a generator prior: pass candidate_features")
+        return scores + self.prior(candidate_features)  # [B, K]
+
+    def context_codes(self, context: FeatureBatch, mention_mask: Tensor, region_focus: Tensor) -> Tensor:
+        ctx = self.context_encoder(context, mention_mask, region_focus)
         return self.poly.summarise(ctx.sequence, ctx.mask)  # [B, m, H]
+
+    def context_vector(self, context: FeatureBatch, mention_mask: Tensor, region_focus: Tensor) -> Tensor:
+        """The bi-encoder's one context vector [B, H]."""
+        return self.bi.context_vector(self.context_encoder(context, mention_mask, region_focus))
 
     def encode_candidates(self, candidates: FeatureBatch) -> Tensor:
         return self.candidate_encoder(candidates)  # [N, H]
 
-    def score(self, context: FeatureBatch, candidate_vectors: Tensor) -> Tensor:
-        """Poly-linking scores: candidate_vectors [B, K, H] -> [B, K]."""
-        return self.poly.score(self.context_codes(context), candidate_vectors)  # [B, K]
+    def score_codes(self, codes: Tensor, candidate_vectors: Tensor, candidate_features: Tensor | None) -> Tensor:
+        """Poly-linking: codes [B, m, H], candidate_vectors [B, K, H], features [B, K, F] -> [B, K]."""
+        return self.with_prior(poly_score(codes, candidate_vectors, self.cfg.width), candidate_features)
 
-    def score_bi(self, context: FeatureBatch, candidate_vectors: Tensor) -> Tensor:
-        return self.bi(self.context_encoder(context), candidate_vectors)  # [B, K]
+    def score_vector(self, vector: Tensor, candidate_vectors: Tensor, candidate_features: Tensor | None) -> Tensor:
+        """Bi-encoder: vector [B, H] -> [B, K]."""
+        raw = (vector[:, None, :] * candidate_vectors).sum(-1) / math.sqrt(self.cfg.width)  # [B, K]
+        return self.with_prior(raw, candidate_features)
 
-    def score_cross(self, context: FeatureBatch, candidates: FeatureBatch) -> Tensor:
-        return self.cross(context, candidates)  # [B, K]
+    def score_cross(self, context: FeatureBatch, mention_mask: Tensor, region_focus: Tensor,
+                    candidates: FeatureBatch, candidate_features: Tensor | None) -> Tensor:  # fmt: skip
+        """Cross-encoder: candidates with leading dims [B, K] -> [B, K]."""
+        return self.with_prior(self.cross(context, mention_mask, region_focus, candidates), candidate_features)
 
 
 def count_parameters(module: nn.Module) -> int:

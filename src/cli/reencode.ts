@@ -13,16 +13,25 @@ await runCli(async ({ services, logger }) => {
       bundle: before.bundleId,
       staleEntities: before.staleEntities,
       staleImages: before.staleImages,
+      staleCandidateVectors: before.staleCandidateVectors,
     },
     'encoding stale vectors',
   );
   let lastLogged = 0;
   const job = await services.encoding.run(Number(values.batch), (progress) => {
-    const done = progress.encodedEntities + progress.encodedImages;
+    const done =
+      progress.encodedEntities + progress.encodedImages + progress.encodedCandidateVectors;
     if (done - lastLogged >= 256 || progress.state !== 'RUNNING') {
       lastLogged = done;
       logger.info({ done, total: progress.total, state: progress.state }, 're-encoding progress');
     }
   });
-  logger.info({ entities: job.encodedEntities, images: job.encodedImages }, 're-encoding finished');
+  logger.info(
+    {
+      entities: job.encodedEntities,
+      images: job.encodedImages,
+      candidateVectors: job.encodedCandidateVectors,
+    },
+    're-encoding finished',
+  );
 });

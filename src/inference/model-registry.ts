@@ -3,10 +3,13 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { readManifest, type BundleManifest, type ManifestComponent } from '../models/bundle.js';
 import type {
+  CandidateVectorEncoder,
   EntityEncoders,
   ImageVectorEncoder,
   TextVectorEncoder,
 } from '../services/encoders.js';
+import { checkEntitySeparator, linkerEntityText } from './linker-features.js';
+import { LINKER_MANIFEST_FILE, LinkerModel, type CandidateFeatures } from './linker-model.js';
 import { createOnnxRuntime, InferenceError, type OnnxRuntime } from './onnx-runtime.js';
 import { FaceAnalyzer, type FaceAnalyzerConfig } from './face-analyzer.js';
 import { ObjectDetector, type ObjectDetectorConfig } from './object-detector.js';
@@ -25,6 +28,8 @@ export interface ModelRegistry {
   readonly manifest: BundleManifest;
   readonly runtime: OnnxRuntime;
   readonly text: TextEncoder | null;
+  /** The trained linker, when the bundle has one. */
+  readonly linker: LinkerModel | null;
   /**
    * Detector, faces and OCR, loaded on first use: registration and candidate generation do not
    * need them, so a service that never links images never pays for them.
@@ -85,6 +90,61 @@ function textVectorEncoder(encoder: TextEncoder, fingerprint: string): TextVecto
       const [vector] = (await encoder.encode([text], 'query')).pooled;
       if (!vector) throw new InferenceError('The text encoder returned no vector');
       return vector;
+    },
+  };
+}
+
+async function loadLinker(
+  runtime: OnnxRuntime,
+  bundleDir: string,
+  component: ManifestComponent,
+): Promise<LinkerModel> {
+  const manifestFile = fileOf(bundleDir, component, LINKER_MANIFEST_FILE);
+  const { batchSize } = component.config;
+  return LinkerModel.load(runtime, {
+    dir: path.dirname(manifestFile),
+    fingerprint: component.fingerprint,
+    ...(typeof batchSize === 'number' ? { batchSize } : {}),
+  });
+}
+
+/**
+ * The linker's candidate encoder over the bundle's text encoder: an entity's `name [SEP]
+ * description` is encoded as the features the linker was trained on (eval/features/FORMAT.md: no
+ * prefix, at most `maxTokens` tokens, last hidden states), its images are the image encoder's
+ * vectors, and the linker turns both into one vector.
+ */
+async function candidateVectorEncoder(
+  linker: LinkerModel,
+  text: TextEncoder,
+  image: ImageVectorEncoder,
+): Promise<CandidateVectorEncoder> {
+  const { text: textLayout, image: imageLayout } = linker.manifest;
+  if (textLayout.dimension !== text.dimension || imageLayout.dimension !== image.dimension) {
+    throw new InferenceError(
+      `The linker takes ${textLayout.dimension}-d token states and ${imageLayout.dimension}-d ` +
+        `image vectors; the bundle's encoders give ${text.dimension} and ${image.dimension}`,
+    );
+  }
+  await checkEntitySeparator(text, textLayout.entitySeparator);
+  const tokenOptions = {
+    maxLength: Math.min(textLayout.maxTokens, text.maxLength),
+    prefix: textLayout.prefix,
+  };
+  return {
+    fingerprint: linker.fingerprint,
+    dimension: linker.dimension,
+    async encodeEntities(entities) {
+      const features: CandidateFeatures[] = [];
+      for (const entity of entities) {
+        const tokens = await text.encodeTokens(
+          linkerEntityText(entity, textLayout.entitySeparator),
+          'passage',
+          tokenOptions,
+        );
+        features.push({ tokenStates: tokens.states, images: entity.imageVectors });
+      }
+      return linker.encodeCandidates(features);
     },
   };
 }
@@ -181,9 +241,24 @@ export async function createModelRegistry(
       imageComponent && options.imageEncoder
         ? await options.imageEncoder(runtime, config.bundleDir, imageComponent)
         : null;
+    const linkerComponent = manifest.components.linker;
+    const linker = linkerComponent
+      ? await loadLinker(runtime, config.bundleDir, linkerComponent)
+      : null;
+    const candidate =
+      linker && text && image ? await candidateVectorEncoder(linker, text, image) : null;
+    if (linker && !candidate) {
+      logger.warn('the bundle has a linker but no text or image encoder: no candidate vectors');
+    }
     logger.info(
       {
         bundle: manifest.id,
+        ...(linker
+          ? {
+              linker: `${linker.name}@${linker.version}`,
+              ...(linker.manifest.untrained ? { untrained: true } : {}),
+            }
+          : {}),
         provider: runtime.provider,
         loadMs: Math.round(performance.now() - started),
       },
@@ -194,6 +269,7 @@ export async function createModelRegistry(
       manifest,
       runtime,
       text,
+      linker,
       vision() {
         vision ??= loadVision(runtime, config.bundleDir, manifest);
         return vision;
@@ -202,6 +278,7 @@ export async function createModelRegistry(
         bundleId: manifest.id,
         text: text && textComponent ? textVectorEncoder(text, textComponent.fingerprint) : null,
         image,
+        candidate,
       },
       close: () => runtime.close(),
     };

@@ -75,14 +75,30 @@ export interface EncodeOptions {
   readonly batchSize?: number;
 }
 
+/** Per-call settings of `encodeTokens`. */
+export interface TokenOptions {
+  /** Truncate to fewer tokens than the encoder's `maxLength` (special tokens included). */
+  readonly maxLength?: number;
+  /** Put before the text instead of the kind's configured prefix ('' for none). */
+  readonly prefix?: string;
+}
+
 export interface TextEncoder {
   readonly name: string;
   readonly dimension: number;
   readonly maxLength: number;
   readonly pooling: TextPooling;
   encode(texts: readonly string[], kind: TextKind, options?: EncodeOptions): Promise<EncodedTexts>;
-  /** One text's token states with character offsets (the kind's prefix is added, not mapped). */
-  encodeTokens(text: string, kind?: TextKind): Promise<TokenStatesWithOffsets>;
+  /**
+   * One text's token states with character offsets (the kind's prefix, or `options.prefix`, is
+   * added, not mapped). A shorter `options.maxLength` truncates before the model runs, so the
+   * states are those of the truncated text, as an encoder built with that `maxLength` gives.
+   */
+  encodeTokens(
+    text: string,
+    kind?: TextKind,
+    options?: TokenOptions,
+  ): Promise<TokenStatesWithOffsets>;
   release(): Promise<void>;
 }
 
@@ -211,8 +227,12 @@ export async function createTextEncoder(
       return options.withTokens ? { pooled, tokens } : { pooled };
     },
 
-    async encodeTokens(text, kind = 'passage') {
-      const encoded = tokenizer.encodeWithOffsets(text, prefixOf(kind));
+    async encodeTokens(text, kind = 'passage', options = {}) {
+      const encoded = tokenizer.encodeWithOffsets(
+        text,
+        options.prefix ?? prefixOf(kind),
+        options.maxLength,
+      );
       const states = await run(tokenizer.toBatch([encoded]));
       return {
         ...tokenStatesOf(states, 0, encoded),

@@ -63,7 +63,8 @@ export interface TextTokenizer {
   /** Longest sequence produced, special tokens included. */
   readonly maxLength: number;
   readonly padId: number;
-  encode(text: string): EncodedText;
+  /** `maxLength`, when given, truncates shorter than the tokenizer's own (never longer). */
+  encode(text: string, maxLength?: number): EncodedText;
   /** Encodes each text, truncates to `maxLength` and pads to the longest row. */
   encodeBatch(texts: readonly string[]): EncodedBatch;
   /**
@@ -71,7 +72,7 @@ export interface TextTokenizer {
    * @huggingface/tokenizers returns no offsets, so they are recovered by aligning the tokens
    * with the normalised text (see `alignTokens`).
    */
-  encodeWithOffsets(text: string, prefix?: string): EncodedTextWithOffsets;
+  encodeWithOffsets(text: string, prefix?: string, maxLength?: number): EncodedTextWithOffsets;
   /** Packs already-encoded rows into a padded batch (rows must fit `maxLength`). */
   toBatch(rows: readonly EncodedText[]): EncodedBatch;
 }
@@ -152,6 +153,21 @@ export function createTokenizer(json: unknown, options: TokenizerOptions): TextT
   // apply them either): rows are cut to `maxLength` here and padded to the longest in a batch.
   const maxContentTokens = options.maxLength - specialCount;
 
+  /** Content tokens kept under a per-call `maxLength` (at most the tokenizer's own). */
+  function contentLimit(maxLength: number | undefined): number {
+    if (maxLength === undefined) return maxContentTokens;
+    if (
+      !Number.isInteger(maxLength) ||
+      maxLength <= specialCount ||
+      maxLength > options.maxLength
+    ) {
+      throw new InferenceError(
+        `maxLength must be an integer in (${specialCount}, ${options.maxLength}], got ${maxLength}`,
+      );
+    }
+    return maxLength - specialCount;
+  }
+
   const unkToken = json.model.unk_token;
   const unkId = unkToken === undefined ? undefined : library.token_to_id(unkToken);
   const padToken = json.padding?.pad_token ?? '[PAD]';
@@ -171,8 +187,8 @@ export function createTokenizer(json: unknown, options: TokenizerOptions): TextT
    * tokenized by growing heads cut at whitespace (a whitespace cut splits no word, so the head's
    * tokens begin the text's tokens), which bounds the work a huge input costs.
    */
-  function contentTokensOf(text: string): { tokens: string[]; head: string } {
-    for (let limit = maxContentTokens * 8; ; limit *= 4) {
+  function contentTokensOf(text: string, keep: number): { tokens: string[]; head: string } {
+    for (let limit = keep * 8; ; limit *= 4) {
       if (text.length <= limit) {
         return { tokens: library.tokenize(text, { add_special_tokens: false }), head: text };
       }
@@ -180,21 +196,28 @@ export function createTokenizer(json: unknown, options: TokenizerOptions): TextT
       if (cut <= 0) continue;
       const head = text.slice(0, cut);
       const tokens = library.tokenize(head, { add_special_tokens: false });
-      if (tokens.length > maxContentTokens) return { tokens, head };
+      if (tokens.length > keep) return { tokens, head };
     }
   }
 
-  function finish(contentTokens: readonly string[]): EncodedText & { contentCount: number } {
-    const truncated = contentTokens.length > maxContentTokens;
-    const kept = truncated ? contentTokens.slice(0, maxContentTokens) : [...contentTokens];
+  function finish(
+    contentTokens: readonly string[],
+    keep: number,
+  ): EncodedText & { contentCount: number } {
+    const truncated = contentTokens.length > keep;
+    const kept = truncated ? contentTokens.slice(0, keep) : [...contentTokens];
     const processed = postProcessor ? postProcessor(kept, null, true) : { tokens: kept };
     const tokens = processed.tokens;
     const tokenTypeIds = processed.token_type_ids ?? tokens.map(() => 0);
     return { ids: tokens.map(toId), tokenTypeIds, tokens, truncated, contentCount: kept.length };
   }
 
-  function encode(text: string): EncodedText {
-    const { ids, tokenTypeIds, tokens, truncated } = finish(contentTokensOf(text).tokens);
+  function encode(text: string, maxLength?: number): EncodedText {
+    const keep = contentLimit(maxLength);
+    const { ids, tokenTypeIds, tokens, truncated } = finish(
+      contentTokensOf(text, keep).tokens,
+      keep,
+    );
     return { ids, tokenTypeIds, tokens, truncated };
   }
 
@@ -232,19 +255,20 @@ export function createTokenizer(json: unknown, options: TokenizerOptions): TextT
     maxLength: options.maxLength,
     padId,
     encode,
-    encodeBatch: (texts) => toBatch(texts.map(encode)),
+    encodeBatch: (texts) => toBatch(texts.map((text) => encode(text))),
     toBatch,
-    encodeWithOffsets(text, prefix = '') {
+    encodeWithOffsets(text, prefix = '', maxLength) {
+      const keep = contentLimit(maxLength);
       const full = prefix + text;
-      const { tokens: contentTokens, head } = contentTokensOf(full);
+      const { tokens: contentTokens, head } = contentTokensOf(full, keep);
       // Only the tokens that survive truncation need spans, and they all lie in the head.
-      const spans = alignTokens(head, contentTokens.slice(0, maxContentTokens), {
+      const spans = alignTokens(head, contentTokens.slice(0, keep), {
         normalize: normalizer ? (value) => normalizer(value) : (value) => value,
         subwordPrefix,
         addedTokens,
         unkToken,
       });
-      const encoded = finish(contentTokens);
+      const encoded = finish(contentTokens, keep);
       const offsets: CharSpan[] = [];
       const fromText: boolean[] = [];
       for (let index = 0; index < encoded.tokens.length; index++) {

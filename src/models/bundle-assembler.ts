@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createOnnxRuntime } from '../inference/onnx-runtime.js';
 import type { Logger } from '../logger.js';
 import {
   MANIFEST_FILE,
+  componentFingerprint,
   parseBundleSpec,
   type BundleManifest,
   type BundleSpec,
@@ -15,6 +16,7 @@ import {
   type ComponentSpec,
   type ManifestComponent,
   type ManifestFile,
+  type ModelSignature,
 } from './bundle.js';
 
 const run = promisify(execFile);
@@ -140,20 +142,27 @@ async function assembleComponent(
     }
     files[name] = { path: `${id}/${name}`, sha256, bytes: (await stat(target)).size };
   }
-  const modelFile = files['model.onnx'];
-  let model: ManifestComponent['model'];
-  if (modelFile) {
-    // Record the real signature: encoders check it against what they feed.
+  // Record the real signatures: encoders check them against what they feed.
+  const signatures: Record<string, ModelSignature> = {};
+  const onnxFiles = Object.entries(files).filter(([name]) => name.endsWith('.onnx'));
+  if (onnxFiles.length > 0) {
     const runtime = createOnnxRuntime({
       executionProvider: 'cpu',
       intraOpThreads: 1,
       interOpThreads: 1,
       logger: options.logger,
     });
-    const session = await runtime.load(id, path.join(dir, modelFile.path));
-    model = { inputs: session.inputs, outputs: session.outputs };
-    await runtime.close();
+    try {
+      for (const [name, file] of onnxFiles) {
+        const session = await runtime.load(`${id}/${name}`, path.join(dir, file.path));
+        signatures[name] = { inputs: session.inputs, outputs: session.outputs };
+      }
+    } finally {
+      await runtime.close();
+    }
   }
+  const model = signatures['model.onnx'];
+  const graphs = model === undefined && onnxFiles.length > 0 ? signatures : undefined;
   return {
     task: component.task,
     source: { ...component.source, resolved: source.resolved },
@@ -161,9 +170,35 @@ async function assembleComponent(
     ...(component.notes ? { notes: component.notes } : {}),
     files,
     ...(model ? { model } : {}),
-    config: component.config,
-    fingerprint: `${id}:${(modelFile ?? Object.values(files)[0])?.sha256.slice(0, 16) ?? 'none'}`,
+    ...(graphs ? { graphs } : {}),
+    config: component.config ?? {},
+    fingerprint: componentFingerprint(id, files),
   };
+}
+
+/**
+ * A spec `files` block for every file of `dir` (a folder of this repository, such as a linker
+ * release), with each file's path from the repository root and its sha256: what to paste into a
+ * bundle spec when the files change.
+ */
+export async function fileHashes(
+  dir: string,
+  projectRoot: string,
+): Promise<Record<string, { from: string; sha256: string }>> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names = entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => entry.name)
+    .sort();
+  const block: Record<string, { from: string; sha256: string }> = {};
+  for (const name of names) {
+    const file = path.join(dir, name);
+    block[name] = {
+      from: path.relative(projectRoot, file).split(path.sep).join('/'),
+      sha256: await sha256File(file),
+    };
+  }
+  return block;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TensorSignature } from '../inference/onnx-runtime.js';
@@ -11,6 +12,8 @@ export const COMPONENT_IDS = [
   'faceDescriptor',
   'ocrDetector',
   'ocrRecognizer',
+  /** The trained linker (models/zemel/release.py): three ONNX graphs and linker.json. */
+  'linker',
 ] as const;
 export type ComponentId = (typeof COMPONENT_IDS)[number];
 
@@ -53,6 +56,11 @@ export interface ManifestFile {
   readonly bytes: number;
 }
 
+export interface ModelSignature {
+  readonly inputs: readonly TensorSignature[];
+  readonly outputs: readonly TensorSignature[];
+}
+
 export interface ManifestComponent {
   readonly task: string;
   readonly source: ComponentSource & { readonly resolved: string };
@@ -60,10 +68,9 @@ export interface ManifestComponent {
   readonly notes?: string;
   readonly files: Readonly<Record<string, ManifestFile>>;
   /** Inputs and outputs as the ONNX file declares them (components with a model.onnx). */
-  readonly model?: {
-    readonly inputs: readonly TensorSignature[];
-    readonly outputs: readonly TensorSignature[];
-  };
+  readonly model?: ModelSignature;
+  /** The same for each ONNX file of a component made of several graphs (the linker), by file. */
+  readonly graphs?: Readonly<Record<string, ModelSignature>>;
   readonly config: Readonly<Record<string, unknown>>;
   /** Identifies this component's weights: vectors made by other weights are stale. */
   readonly fingerprint: string;
@@ -81,6 +88,29 @@ export interface BundleManifest {
 }
 
 export const MANIFEST_FILE = 'manifest.json';
+
+/**
+ * `<id>:<16 hex digits>` naming a component's weights: the start of its model.onnx's sha256; for a
+ * component of several ONNX graphs and no model.onnx (the linker), of the sha256 of their file
+ * names and hashes, so that any graph changing changes it; otherwise of its first file's sha256.
+ */
+export function componentFingerprint(
+  id: string,
+  files: Readonly<Record<string, { readonly sha256: string }>>,
+): string {
+  const model = files['model.onnx'];
+  if (model) return `${id}:${model.sha256.slice(0, 16)}`;
+  const graphs = Object.entries(files)
+    .filter(([name]) => name.endsWith('.onnx'))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (graphs.length > 0) {
+    const digest = createHash('sha256')
+      .update(graphs.map(([name, file]) => `${name} ${file.sha256}\n`).join(''))
+      .digest('hex');
+    return `${id}:${digest.slice(0, 16)}`;
+  }
+  return `${id}:${Object.values(files)[0]?.sha256.slice(0, 16) ?? 'none'}`;
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

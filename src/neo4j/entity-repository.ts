@@ -39,6 +39,9 @@ export interface EntityWrite {
   /** Cached text vector and the fingerprint of the weights that made it; null when no encoder ran. */
   readonly textEmbedding: readonly number[] | null;
   readonly textEncoder: string | null;
+  /** The linker's candidate vector and the linker's fingerprint; null when no linker ran. */
+  readonly candidateVector: readonly number[] | null;
+  readonly candidateModel: string | null;
   readonly images: readonly ImageWrite[];
 }
 
@@ -112,6 +115,7 @@ export async function createEntity(tx: Tx, entity: EntityWrite): Promise<void> {
        description: $entity.description, domain: $entity.domain, tags: $entity.tags,
        initialismText: $entity.initialismText, contentHash: $entity.contentHash,
        textEmbedding: $entity.textEmbedding, textEncoder: $entity.textEncoder,
+       candidateVector: $entity.candidateVector, candidateModel: $entity.candidateModel,
        createdAt: datetime(), updatedAt: datetime()
      })
      WITH e ${ATTACH_IMAGES}`,
@@ -130,6 +134,7 @@ export async function replaceEntity(tx: Tx, entity: EntityWrite): Promise<string
          e.description = $entity.description, e.domain = $entity.domain, e.tags = $entity.tags,
          e.initialismText = $entity.initialismText, e.contentHash = $entity.contentHash,
          e.textEmbedding = $entity.textEmbedding, e.textEncoder = $entity.textEncoder,
+         e.candidateVector = $entity.candidateVector, e.candidateModel = $entity.candidateModel,
          e.updatedAt = datetime()
      WITH e, previous ${ATTACH_IMAGES}
      RETURN previous`,
@@ -224,17 +229,33 @@ export async function findImagesBySha256(
   return rows.map((row) => row.image);
 }
 
-/** The fingerprint of the weights behind each stored image's vector (absent: none yet). */
-export async function findImageEncoders(
+export interface StoredImageVector {
+  /** The fingerprint of the weights behind the stored vector (null: none yet). */
+  readonly imageEncoder: string | null;
+  /** The stored vector when `imageEncoder` is the fingerprint asked about, else null. */
+  readonly embedding: number[] | null;
+}
+
+/** What is stored of each image's vector (images not in the graph are absent from the map). */
+export async function findImageVectors(
   tx: Tx,
   hashes: readonly string[],
-): Promise<Map<string, string | null>> {
+  fingerprint: string,
+): Promise<Map<string, StoredImageVector>> {
   if (hashes.length === 0) return new Map();
-  const rows = await tx.query<{ sha256: string; imageEncoder: string | null }>(
-    'MATCH (i:Image) WHERE i.sha256 IN $hashes RETURN i.sha256 AS sha256, i.imageEncoder AS imageEncoder',
-    { hashes },
+  const rows = await tx.query<{
+    sha256: string;
+    imageEncoder: string | null;
+    embedding: number[] | null;
+  }>(
+    `MATCH (i:Image) WHERE i.sha256 IN $hashes
+     RETURN i.sha256 AS sha256, i.imageEncoder AS imageEncoder,
+            CASE WHEN i.imageEncoder = $fingerprint THEN i.embedding END AS embedding`,
+    { hashes, fingerprint },
   );
-  return new Map(rows.map((row) => [row.sha256, row.imageEncoder]));
+  return new Map(
+    rows.map(({ sha256, imageEncoder, embedding }) => [sha256, { imageEncoder, embedding }]),
+  );
 }
 
 export interface ScoredEntity {

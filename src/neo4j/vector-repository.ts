@@ -45,22 +45,26 @@ export async function ensureVectorIndexes(
 }
 
 export interface StaleCounts {
+  /** Entities whose text vector is stale. */
   readonly entities: number;
   readonly images: number;
+  /** Entities whose candidate vector (the linker's) is stale. */
+  readonly candidates: number;
 }
 
-/** Entities or images whose vector is missing or was made by other weights. */
+/** Entities or images whose vector is missing or was made by other weights (null: no such encoder). */
 export async function countStale(
   tx: Tx,
-  fingerprints: { text: string | null; image: string | null },
+  fingerprints: { text: string | null; image: string | null; candidate: string | null },
 ): Promise<StaleCounts> {
-  const [row] = await tx.query<{ entities: number; images: number }>(
+  const [row] = await tx.query<{ entities: number; images: number; candidates: number }>(
     `CALL { MATCH (e:Entity) WHERE $text IS NOT NULL AND coalesce(e.textEncoder, '') <> $text RETURN count(e) AS entities }
      CALL { MATCH (i:Image) WHERE $image IS NOT NULL AND coalesce(i.imageEncoder, '') <> $image RETURN count(i) AS images }
-     RETURN entities, images`,
+     CALL { MATCH (e:Entity) WHERE $candidate IS NOT NULL AND coalesce(e.candidateModel, '') <> $candidate RETURN count(e) AS candidates }
+     RETURN entities, images, candidates`,
     fingerprints,
   );
-  return row ?? { entities: 0, images: 0 };
+  return row ?? { entities: 0, images: 0, candidates: 0 };
 }
 
 export interface EntityText {
@@ -94,6 +98,53 @@ export async function findStaleImages(
     { fingerprint, limit },
   );
   return rows.map((row) => row.sha256);
+}
+
+/** An entity whose candidate vector is stale, with what the candidate encoder needs. */
+export interface StaleCandidate {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  /** The content the vector will be computed from; the write is skipped if it changed meanwhile. */
+  readonly contentHash: string;
+  /** In position order; `embedding` only when made by the image encoder asked about. */
+  readonly images: readonly { readonly sha256: string; readonly embedding: number[] | null }[];
+}
+
+export async function findStaleCandidates(
+  tx: Tx,
+  query: { fingerprint: string; imageFingerprint: string; limit: number },
+): Promise<StaleCandidate[]> {
+  return tx.query<StaleCandidate & Record<string, unknown>>(
+    `MATCH (e:Entity) WHERE coalesce(e.candidateModel, '') <> $fingerprint
+     WITH e ORDER BY e.id LIMIT toInteger($limit)
+     OPTIONAL MATCH (e)-[r:HAS_IMAGE]->(i:Image)
+     WITH e, r, i ORDER BY e.id, r.position
+     WITH e, collect(CASE WHEN i IS NOT NULL THEN {
+       sha256: i.sha256,
+       embedding: CASE WHEN i.imageEncoder = $imageFingerprint THEN i.embedding END
+     } END) AS images
+     RETURN e.id AS id, e.name AS name, e.description AS description,
+            coalesce(e.contentHash, '') AS contentHash, images
+     ORDER BY id`,
+    query,
+  );
+}
+
+/** Stores candidate vectors, each only if its entity still has the content it was computed from. */
+export async function setEntityCandidateVectors(
+  tx: Tx,
+  fingerprint: string,
+  vectors: readonly { id: string; contentHash: string; vector: readonly number[] }[],
+): Promise<number> {
+  const [row] = await tx.query<{ written: number }>(
+    `UNWIND $vectors AS item
+     MATCH (e:Entity {id: item.id}) WHERE coalesce(e.contentHash, '') = item.contentHash
+     SET e.candidateVector = item.vector, e.candidateModel = $fingerprint
+     RETURN count(e) AS written`,
+    { vectors, fingerprint },
+  );
+  return row?.written ?? 0;
 }
 
 export async function setEntityTextVectors(

@@ -25,10 +25,28 @@ export interface ImageVectorEncoder {
   encodeImage(bytes: Uint8Array, box?: PixelBox): Promise<Float32Array>;
 }
 
+/** An entity as the linker's candidate encoder sees it. */
+export interface CandidateEntity {
+  readonly name: string;
+  readonly description: string;
+  /** Its images' vectors from the bundle's image encoder (`Image.embedding`), in image order. */
+  readonly imageVectors: readonly ArrayLike<number>[];
+}
+
+/** The trained linker's candidate encoder: one vector per entity, cached on its node. */
+export interface CandidateVectorEncoder {
+  /** The linker's fingerprint (`linker:<sha16>`), stored as `Entity.candidateModel`. */
+  readonly fingerprint: string;
+  readonly dimension: number;
+  encodeEntities(entities: readonly CandidateEntity[]): Promise<Float32Array[]>;
+}
+
 export interface EntityEncoders {
   readonly bundleId: string;
   readonly text: TextVectorEncoder | null;
   readonly image: ImageVectorEncoder | null;
+  /** Null when the bundle has no linker (or lacks the text or image encoder it needs). */
+  readonly candidate: CandidateVectorEncoder | null;
 }
 
 /** The passage an entity's text vector is computed from: every name, then the description. */

@@ -3,7 +3,13 @@ import type { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../logger.js';
 import type { Graph } from '../neo4j/driver.js';
 import * as vectors from '../neo4j/vector-repository.js';
-import { entityPassage, toNumberArray, type EntityEncoders } from './encoders.js';
+import {
+  entityPassage,
+  toNumberArray,
+  type CandidateEntity,
+  type EntityEncoders,
+  type ImageVectorEncoder,
+} from './encoders.js';
 
 export type EncodingJobState = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
@@ -15,7 +21,9 @@ export interface EncodingJob {
   finishedAt: string | null;
   encodedEntities: number;
   encodedImages: number;
-  /** Stale entities and images when the job started: the denominator for progress. */
+  /** Candidate vectors (the linker's) computed. */
+  encodedCandidateVectors: number;
+  /** Stale text vectors, images and candidate vectors when the job started: the denominator for progress. */
   readonly total: number;
   error: string | null;
 }
@@ -24,8 +32,11 @@ export interface EncodingStatus {
   readonly bundleId: string | null;
   readonly textEncoder: string | null;
   readonly imageEncoder: string | null;
+  /** The linker's fingerprint, which `Entity.candidateModel` must equal. */
+  readonly candidateEncoder: string | null;
   readonly staleEntities: number;
   readonly staleImages: number;
+  readonly staleCandidateVectors: number;
   readonly job: EncodingJob | null;
 }
 
@@ -54,6 +65,7 @@ export class EncodingService {
     return {
       text: this.deps.encoders?.text?.fingerprint ?? null,
       image: this.deps.encoders?.image?.fingerprint ?? null,
+      candidate: this.deps.encoders?.candidate?.fingerprint ?? null,
     };
   }
 
@@ -65,8 +77,10 @@ export class EncodingService {
       bundleId: this.deps.encoders?.bundleId ?? null,
       textEncoder: this.fingerprints().text,
       imageEncoder: this.fingerprints().image,
+      candidateEncoder: this.fingerprints().candidate,
       staleEntities: stale.entities,
       staleImages: stale.images,
+      staleCandidateVectors: stale.candidates,
       job: this.current ? { ...this.current } : null,
     };
   }
@@ -108,7 +122,8 @@ export class EncodingService {
       finishedAt: null,
       encodedEntities: 0,
       encodedImages: 0,
-      total: stale.entities + stale.images,
+      encodedCandidateVectors: 0,
+      total: stale.entities + stale.images + stale.candidates,
       error: null,
     };
     return this.current;
@@ -118,6 +133,8 @@ export class EncodingService {
     try {
       while ((await this.encodeTextBatch(job)) > 0) onProgress?.(job);
       while ((await this.encodeImageBatch(job)) > 0) onProgress?.(job);
+      // After the images: candidate vectors are made from the images' current vectors.
+      while ((await this.encodeCandidateBatch(job)) > 0) onProgress?.(job);
       job.state = 'SUCCEEDED';
     } catch (error) {
       job.state = 'FAILED';
@@ -149,6 +166,58 @@ export class EncodingService {
     return batch.length;
   }
 
+  /** Reads an image from the store and encodes it; null (logged) when its file is missing. */
+  private async encodeStoredImage(
+    encoder: ImageVectorEncoder,
+    sha256: string,
+  ): Promise<Float32Array | null> {
+    const bytes = await this.deps.imageStore.read(sha256).catch(() => null);
+    if (bytes === null) {
+      this.deps.logger.warn({ sha256 }, 'image file missing from the store; left without a vector');
+      return null;
+    }
+    return encoder.encodeImage(bytes);
+  }
+
+  private async encodeCandidateBatch(job: EncodingJob): Promise<number> {
+    const encoder = this.deps.encoders?.candidate;
+    const imageEncoder = this.deps.encoders?.image;
+    if (!encoder || !imageEncoder) return 0;
+    const batch = await this.deps.graph.read('encoding.staleCandidates', (tx) =>
+      vectors.findStaleCandidates(tx, {
+        fingerprint: encoder.fingerprint,
+        imageFingerprint: imageEncoder.fingerprint,
+        limit: job.batchSize,
+      }),
+    );
+    if (batch.length === 0) return 0;
+    const entities: CandidateEntity[] = [];
+    for (const entity of batch) {
+      const imageVectors: ArrayLike<number>[] = [];
+      for (const { sha256, embedding } of entity.images) {
+        // The image pass ran first; a vector still missing is one whose file is gone.
+        const vector = embedding ?? (await this.encodeStoredImage(imageEncoder, sha256));
+        if (vector) imageVectors.push(vector);
+      }
+      entities.push({ name: entity.name, description: entity.description, imageVectors });
+    }
+    const encoded = await encoder.encodeEntities(entities);
+    // An entity changed since it was read keeps its newer vector (or stays stale for the next batch).
+    const written = await this.deps.graph.write('encoding.setCandidateVectors', (tx) =>
+      vectors.setEntityCandidateVectors(
+        tx,
+        encoder.fingerprint,
+        batch.map((entity, index) => ({
+          id: entity.id,
+          contentHash: entity.contentHash,
+          vector: toNumberArray(encoded[index]!),
+        })),
+      ),
+    );
+    job.encodedCandidateVectors += written;
+    return batch.length;
+  }
+
   private async encodeImageBatch(job: EncodingJob): Promise<number> {
     const encoder = this.deps.encoders?.image;
     if (!encoder) return 0;
@@ -158,17 +227,10 @@ export class EncodingService {
     if (hashes.length === 0) return 0;
     const encoded: { sha256: string; vector: number[] | null }[] = [];
     for (const sha256 of hashes) {
-      const bytes = await this.deps.imageStore.read(sha256).catch(() => null);
-      if (bytes === null) {
-        // Without its file an image cannot be encoded; record that, or every run would retry it.
-        this.deps.logger.warn(
-          { sha256 },
-          'image file missing from the store; left without a vector',
-        );
-        encoded.push({ sha256, vector: null });
-        continue;
-      }
-      encoded.push({ sha256, vector: toNumberArray(await encoder.encodeImage(bytes)) });
+      // Without its file an image cannot be encoded; record that (vector null), or every run
+      // would retry it.
+      const vector = await this.encodeStoredImage(encoder, sha256);
+      encoded.push({ sha256, vector: vector ? toNumberArray(vector) : null });
     }
     await this.deps.graph.write('encoding.setImageVectors', (tx) =>
       vectors.setImageVectors(tx, encoder.fingerprint, encoded),

@@ -208,6 +208,8 @@ export class EntityService {
       initialismText: initialisms.join(' '),
       textEmbedding: null,
       textEncoder: null,
+      candidateVector: null,
+      candidateModel: null,
       // Bytes stay out of the Cypher parameters: they live in the image store.
       images: images.map(({ bytes: _bytes, ...record }) => ({
         ...record,
@@ -217,12 +219,20 @@ export class EntityService {
     };
   }
 
-  /** Computes the cached vectors of entities about to be written and of images new to the graph. */
+  /**
+   * Computes the cached vectors of entities about to be written: text vectors, vectors of images
+   * the graph has no current vector for, and the linker's candidate vectors (from the entity's
+   * text and its images' current vectors).
+   */
   private async addVectors(
     entries: readonly { write: EntityWrite; images: readonly PreparedImage[] }[],
     unchanged: ReadonlySet<string>,
   ): Promise<EntityWrite[]> {
-    const { text, image } = this.deps.encoders ?? { text: null, image: null };
+    const { text, image, candidate } = this.deps.encoders ?? {
+      text: null,
+      image: null,
+      candidate: null,
+    };
     const pending = entries.filter((entry) => !unchanged.has(entry.write.id));
     const textVectors = new Map<string, number[]>();
     if (text && pending.length > 0) {
@@ -231,26 +241,62 @@ export class EntityService {
         textVectors.set(entry.write.id, toNumberArray(encoded[index]!)),
       );
     }
+    // Vectors to write onto Image nodes, and every pending image's current vector (for candidates).
     const imageVectors = new Map<string, number[]>();
+    const currentImageVectors = new Map<string, number[]>();
     if (image) {
-      const fresh = new Map(
-        pending
-          .flatMap((entry) => entry.images)
-          .filter((prepared) => prepared.bytes !== null)
-          .map((prepared) => [prepared.sha256, prepared.bytes!]),
-      );
-      const encodedBy = await this.deps.graph.read('images.encoders', (tx) =>
-        entities.findImageEncoders(tx, [...fresh.keys()]),
-      );
-      for (const [sha256, bytes] of fresh) {
-        if (encodedBy.get(sha256) === image.fingerprint) continue;
-        imageVectors.set(sha256, toNumberArray(await image.encodeImage(bytes)));
+      const images = new Map<string, Uint8Array | null>();
+      for (const prepared of pending.flatMap((entry) => entry.images)) {
+        if (!images.has(prepared.sha256) || prepared.bytes !== null) {
+          images.set(prepared.sha256, prepared.bytes);
+        }
       }
+      const stored = await this.deps.graph.read('images.vectors', (tx) =>
+        entities.findImageVectors(tx, [...images.keys()], image.fingerprint),
+      );
+      for (const [sha256, sent] of images) {
+        const current = stored.get(sha256);
+        if (current?.imageEncoder === image.fingerprint) {
+          if (current.embedding) currentImageVectors.set(sha256, current.embedding);
+          continue;
+        }
+        // A stored image with a stale vector is left to re-encoding, unless a candidate vector
+        // needs it now: then it is encoded from the image store (and its vector refreshed).
+        const bytes =
+          sent ?? (candidate ? await this.deps.imageStore.read(sha256).catch(() => null) : null);
+        if (bytes === null) continue;
+        const vector = toNumberArray(await image.encodeImage(bytes));
+        imageVectors.set(sha256, vector);
+        currentImageVectors.set(sha256, vector);
+      }
+    }
+    const candidateVectors = new Map<string, number[]>();
+    if (candidate && pending.length > 0) {
+      const encoded = await candidate.encodeEntities(
+        pending.map(({ write }) => ({
+          name: write.name,
+          description: write.description,
+          imageVectors: write.images.flatMap((record) => {
+            const vector = currentImageVectors.get(record.sha256);
+            if (vector) return [vector];
+            this.deps.logger.warn(
+              { entityId: write.id, sha256: record.sha256 },
+              'image without a current vector; its entity candidate vector leaves it out',
+            );
+            return [];
+          }),
+        })),
+      );
+      pending.forEach((entry, index) =>
+        candidateVectors.set(entry.write.id, toNumberArray(encoded[index]!)),
+      );
     }
     return entries.map(({ write }) => ({
       ...write,
       textEmbedding: textVectors.get(write.id) ?? null,
       textEncoder: textVectors.has(write.id) ? (text?.fingerprint ?? null) : null,
+      candidateVector: candidateVectors.get(write.id) ?? null,
+      candidateModel: candidateVectors.has(write.id) ? (candidate?.fingerprint ?? null) : null,
       images: write.images.map((record) => ({
         ...record,
         embedding: imageVectors.get(record.sha256) ?? null,

@@ -71,7 +71,7 @@ describe('cached vectors', () => {
       '{ encodingStatus { bundle textEncoder imageEncoder } }',
     );
     const { bundle, textEncoder, imageEncoder } = status.data?.encodingStatus ?? {};
-    expect(bundle).toBe('polylink-default@1.0.0');
+    expect(bundle).toBe('polylink-default@1.1.0');
     const rows = await t.graph.read('test.vectors', (tx) =>
       tx.query<{
         id: string;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseBundleSpec } from '../../src/models/bundle.js';
+import { componentFingerprint, parseBundleSpec } from '../../src/models/bundle.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
 const file = { from: 'a/model.onnx', sha256: 'a'.repeat(64) };
@@ -56,5 +56,40 @@ describe('parseBundleSpec', () => {
     ],
   ])('rejects %s', (_label, value, message) => {
     expect(() => parseBundleSpec(value)).toThrow(message);
+  });
+});
+
+describe('componentFingerprint', () => {
+  const hash = (digit: string) => ({ sha256: digit.repeat(64) });
+
+  it("names a model.onnx component by its model's sha256, whatever else it holds", () => {
+    expect(
+      componentFingerprint('text', { 'model.onnx': hash('a'), 'tokenizer.json': hash('b') }),
+    ).toBe(`text:${'a'.repeat(16)}`);
+  });
+
+  it('names a component of several graphs by all of them, in any order', () => {
+    const linker = {
+      'candidate.onnx': hash('1'),
+      'context_codes.onnx': hash('2'),
+      'poly_score.onnx': hash('3'),
+      'linker.json': hash('4'),
+      'parity.json': hash('5'),
+    };
+    const fingerprint = componentFingerprint('linker', linker);
+    expect(fingerprint).toMatch(/^linker:[0-9a-f]{16}$/);
+    const reordered = Object.fromEntries(Object.entries(linker).reverse());
+    expect(componentFingerprint('linker', reordered)).toBe(fingerprint);
+    // Any graph changing changes it; the manifest and parity fixture alone do not.
+    expect(componentFingerprint('linker', { ...linker, 'poly_score.onnx': hash('6') })).not.toBe(
+      fingerprint,
+    );
+    expect(componentFingerprint('linker', { ...linker, 'parity.json': hash('6') })).toBe(
+      fingerprint,
+    );
+  });
+
+  it('falls back to the first file of a component without ONNX files', () => {
+    expect(componentFingerprint('x', { 'keys.txt': hash('c') })).toBe(`x:${'c'.repeat(16)}`);
   });
 });
