@@ -6,8 +6,9 @@
 #   5. the served model: Poly m = 16 (DEFAULT_STEPS), 6. the comparison: Bi, Poly m = 4/16/64/360,
 #   Cross and Poly without the generator prior, each trained COMPARE_STEPS steps, 7. predictions of
 #   every run on dev and test (Cross on a seeded subset: CROSS_QUERIES per split; 1,000 joint
-#   encodings per example make it ~1,000x slower), 8. scoring with the harness (thresholds on dev),
-#   9. the release folder models/zemel/release (ONNX graphs, linker.json, parity.json).
+#   encodings per example make it ~1,000x slower), 8. Table 3 timings (ms per example with 1,000
+#   candidates, one process alone), 9. scoring with the harness (thresholds on dev), 10. the release
+#   folder models/zemel/release (ONNX graphs, linker.json, parity.json).
 #
 #   models/zemel/reproduce.sh                    # everything; about 2 hours on 2 cores
 #   STAGES="train-default release" models/zemel/reproduce.sh
@@ -18,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-STAGES="${STAGES:-setup benchmark features candidates train-default train-compare predict score release}"
+STAGES="${STAGES:-setup benchmark features candidates train-default train-compare predict timing score release}"
 DEFAULT_STEPS="${DEFAULT_STEPS:-445}"
 COMPARE_STEPS="${COMPARE_STEPS:-300}"
 CROSS_QUERIES="${CROSS_QUERIES:-60}"
@@ -45,7 +46,7 @@ predict() { # name, then predict.py options
   shift
   if [[ -f "${PRED}/${name}/run.json" ]]; then say "predict ${name}: exists"; return; fi
   say "predict ${name}"
-  "${PY}" -m models.zemel.predict --run "${RUNS}/${name}" --out "${PRED}/${name}" --timing "$@"
+  "${PY}" -m models.zemel.predict --run "${RUNS}/${name}" --out "${PRED}/${name}" "$@"
 }
 
 if want setup; then
@@ -79,6 +80,11 @@ if want predict; then
   predict cmp-bi
   predict cmp-poly-m16-no-prior
   predict cmp-cross --queries-per-split "${CROSS_QUERIES}"
+fi
+if want timing; then # alone on the machine: Table 3 timings are wall-clock
+  for name in cmp-poly-m4 cmp-poly-m16 cmp-poly-m64 cmp-poly-m360 cmp-bi cmp-cross; do
+    "${PY}" -m models.zemel.predict --run "${RUNS}/${name}" --out "${PRED}/${name}" --splits "" --timing
+  done
 fi
 if want score; then
   runs=()

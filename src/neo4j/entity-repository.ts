@@ -287,3 +287,37 @@ export async function searchFullText(
     },
   );
 }
+
+/** An entity's id and the names it is known by: enough to find those names in a text. */
+export interface EntityNames {
+  readonly id: string;
+  readonly name: string;
+  readonly aliases: readonly string[];
+}
+
+/**
+ * Entities whose name, aliases or initialisms share a word with a Lucene query on the
+ * `entity_names` index (BM25, best first), with their names only: the pool in which the mention
+ * gazetteer looks for names that occur in a caption.
+ */
+export async function findEntityNamesByWords(
+  tx: Tx,
+  luceneQuery: string,
+  options: { limit: number; domain: string | null },
+): Promise<EntityNames[]> {
+  return tx.query<{ id: string; name: string; aliases: string[] }>(
+    `CALL db.index.fulltext.queryNodes('entity_names', $luceneQuery, {limit: toInteger($fetch)})
+     YIELD node AS e, score
+     WHERE $domain IS NULL OR e.domain = $domain
+     RETURN e.id AS id, e.name AS name, coalesce(e.aliases, []) AS aliases
+     ORDER BY score DESC, e.id
+     LIMIT toInteger($limit)`,
+    {
+      luceneQuery,
+      domain: options.domain,
+      limit: options.limit,
+      // With a domain filter the index cannot filter, so fetch more before filtering.
+      fetch: options.domain === null ? options.limit : options.limit * 5,
+    },
+  );
+}
