@@ -14,6 +14,7 @@ import { EncodingService } from './services/encoding-service.js';
 import { EntityQueries } from './services/entity-queries.js';
 import { EntityService } from './services/entity-service.js';
 import { ImageReader } from './services/image-reader.js';
+import { LinkingService, type LinkingModels } from './services/linking-service.js';
 
 /** What every entry point (HTTP service, CLI commands) runs on: one driver, one set of models. */
 export interface Backend {
@@ -88,6 +89,7 @@ export function createServices(options: {
   const { backend, config, logger, publicBaseUrl } = options;
   const imageStore = new ImageStore(config.images.storeDir);
   const imageReader = new ImageReader(imageStore, config.images);
+  const candidates = new CandidateService(backend.graph, config.limits, backend.encoders);
   return {
     images: imageReader,
     queries: new EntityQueries(backend.graph, config.limits),
@@ -100,12 +102,34 @@ export function createServices(options: {
       publicBaseUrl,
       encoders: backend.encoders,
     }),
-    candidates: new CandidateService(backend.graph, config.limits, backend.encoders),
+    candidates,
+    linking: new LinkingService({
+      graph: backend.graph,
+      candidates,
+      imageStore,
+      imageReader,
+      config,
+      logger,
+      publicBaseUrl,
+      models: backend.models ? linkingModels(backend.models) : null,
+    }),
     encoding: new EncodingService({
       graph: backend.graph,
       encoders: backend.encoders,
       imageStore,
       logger,
     }),
+  };
+}
+
+/** The registry's models as `linkImage` uses them. */
+function linkingModels(models: ModelRegistry): LinkingModels {
+  return {
+    bundleId: models.manifest.id,
+    linker: models.linker,
+    tokens: models.text,
+    text: models.encoders.text,
+    image: models.encoders.image?.decoded ?? null,
+    vision: () => models.vision(),
   };
 }

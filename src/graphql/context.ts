@@ -3,6 +3,7 @@ import type { EncodingService } from '../services/encoding-service.js';
 import type { EntityQueries } from '../services/entity-queries.js';
 import type { EntityService } from '../services/entity-service.js';
 import type { ImageReader } from '../services/image-reader.js';
+import type { LinkingService } from '../services/linking-service.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 /** What resolvers may use: services and loaders, never the driver. */
@@ -12,6 +13,7 @@ export interface Services {
   readonly candidates: Pick<CandidateService, 'generate'>;
   readonly encoding: Pick<EncodingService, 'status' | 'start' | 'run'>;
   readonly images: Pick<ImageReader, 'read'>;
+  readonly linking: Pick<LinkingService, 'link' | 'linkedImage' | 'linkedImagesOf'>;
 }
 
 export interface Context {
@@ -20,5 +22,5 @@ export interface Context {
 }
 
 export function createContext(services: Services): Context {
-  return { services, loaders: createLoaders(services.queries) };
+  return { services, loaders: createLoaders(services.queries, services.linking) };
 }

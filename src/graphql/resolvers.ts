@@ -6,6 +6,10 @@ import type { ImageSource } from '../images/image-source.js';
 import type { EntityRecord } from '../neo4j/entity-repository.js';
 import type { Candidate } from '../services/candidate-service.js';
 import type { EncodingStatus } from '../services/encoding-service.js';
+import type { LinkImageInput, LinkTriple } from '../services/linking-service.js';
+import type { LinkRegion } from '../linking/link-input.js';
+import type { RankedCandidate } from '../linking/link-units.js';
+import type { LinkedImageRecord, StoredLink } from '../neo4j/link-repository.js';
 import { encodeCursor } from '../services/entity-queries.js';
 import type { EntityInput, EntityPatch } from '../services/entity-service.js';
 import type { Context } from './context.js';
@@ -31,19 +35,69 @@ interface EntityInputArg extends EntityFieldsArg {
   readonly name: string;
 }
 
-export function toImageSource(input: ImageInputArg, index: number): ImageSource {
+function oneImageSource(
+  input: ImageInputArg,
+  where: { name: string; details: Record<string, unknown> },
+): ImageSource {
   const given = [input.upload, input.dataUrl, input.sha256].filter(
     (v) => v !== undefined && v !== null,
   );
   if (given.length !== 1) {
-    throw new BadInputError(`images[${index}] needs exactly one of upload, dataUrl or sha256`, {
-      field: 'images',
-      imageIndex: index,
-    });
+    throw new BadInputError(
+      `${where.name} needs exactly one of upload, dataUrl or sha256`,
+      where.details,
+    );
   }
   if (input.upload) return { kind: 'upload', upload: input.upload };
   if (input.dataUrl) return { kind: 'dataUrl', dataUrl: input.dataUrl };
   return { kind: 'stored', sha256: input.sha256 ?? '' };
+}
+
+export function toImageSource(input: ImageInputArg, index: number): ImageSource {
+  return oneImageSource(input, {
+    name: `images[${index}]`,
+    details: { field: 'images', imageIndex: index },
+  });
+}
+
+interface LinkImageInputArg {
+  readonly image: ImageInputArg;
+  readonly caption: string;
+  readonly mentions?: readonly { start: number; end: number }[] | null;
+  readonly regions?: readonly { x: number; y: number; width: number; height: number }[] | null;
+  readonly pairs?: readonly { mention: number; region: number }[] | null;
+  readonly candidates?: number | null;
+  readonly nilThreshold?: number | null;
+  readonly domain?: string | null;
+}
+
+/** `candidates` when the client sends an explicit null. */
+const DEFAULT_LINK_CANDIDATES = 100;
+
+function toLinkImageInput(input: LinkImageInputArg): LinkImageInput {
+  return {
+    image: oneImageSource(input.image, { name: 'image', details: { field: 'image' } }),
+    caption: input.caption,
+    mentions: input.mentions ?? null,
+    regions: input.regions ?? null,
+    pairs: input.pairs ?? null,
+    candidates: input.candidates ?? DEFAULT_LINK_CANDIDATES,
+    nilThreshold: input.nilThreshold ?? null,
+    domain: input.domain ?? null,
+  };
+}
+
+/** A region as the LinkedRegion type shows it. */
+function regionFields(region: LinkRegion | null) {
+  return region
+    ? { ...region.box, label: region.label, score: region.score, source: region.source }
+    : null;
+}
+
+/** An entity's links in a linked image, with the best score. */
+function linkedImageRef(entityId: string, linkedImage: LinkedImageRecord) {
+  const links = linkedImage.links.filter((link) => link.entityId === entityId);
+  return { linkedImage, links, score: Math.max(...links.map((link) => link.score)) };
 }
 
 function toImageSources(images: readonly ImageInputArg[] | null | undefined): ImageSource[] | null {
@@ -141,6 +195,12 @@ export const resolvers = {
       unknown,
       unknown
     >,
+    linkedImage: ((_, { sha256, model }, { services }) =>
+      services.linking.linkedImage(sha256, model ?? null)) satisfies Resolver<
+      unknown,
+      { sha256: string; model?: string | null },
+      LinkedImageRecord | null
+    >,
   },
   Mutation: {
     registerEntity: ((_, { input }, { services }) =>
@@ -172,6 +232,12 @@ export const resolvers = {
       { id: string },
       unknown
     >,
+    linkImage: ((_, { input }, { services }) =>
+      services.linking.link(toLinkImageInput(input))) satisfies Resolver<
+      unknown,
+      { input: LinkImageInputArg },
+      unknown
+    >,
   },
   EncodingStatus: {
     bundle: ((status) => status.bundleId) satisfies Resolver<
@@ -183,5 +249,39 @@ export const resolvers = {
   Entity: {
     images: ((entity, _, { loaders }) =>
       loaders.imagesByEntityId.load(entity.id)) satisfies Resolver<EntityRecord, unknown, unknown>,
+    linkedImages: (async (entity, { first }, { loaders }) =>
+      (await loaders.linkedImagesByEntity.load({ id: entity.id, first })).map((linked) =>
+        linkedImageRef(entity.id, linked),
+      )) satisfies Resolver<EntityRecord, { first: number }, unknown>,
+  },
+  LinkTriple: {
+    entity: ((triple, _, { loaders }) =>
+      triple.entityId === null
+        ? null
+        : loaders.entityById.load(triple.entityId)) satisfies Resolver<
+      LinkTriple,
+      unknown,
+      EntityRecord | null
+    >,
+    region: ((triple) => regionFields(triple.region)) satisfies Resolver<
+      LinkTriple,
+      unknown,
+      unknown
+    >,
+  },
+  LinkAlternative: {
+    entity: ((alternative, _, { loaders }) =>
+      loaders.entityById.load(alternative.entityId)) satisfies Resolver<
+      RankedCandidate,
+      unknown,
+      EntityRecord | null
+    >,
+  },
+  GraphLink: {
+    entity: ((link, _, { loaders }) => loaders.entityById.load(link.entityId)) satisfies Resolver<
+      StoredLink,
+      unknown,
+      EntityRecord | null
+    >,
   },
 };

@@ -40,18 +40,33 @@ export async function createImageVectorEncoder(
       ? { classes: await loadClassList(path.join(bundleDir, classesFile.path)) }
       : {}),
   });
+  const checked = (vector: Float32Array): Float32Array => {
+    if (vector.length !== config.dimension) {
+      throw new InferenceError(
+        `The image encoder returned ${vector.length} values, not ${config.dimension}`,
+      );
+    }
+    return vector;
+  };
   return {
     fingerprint: component.fingerprint,
     dimension: config.dimension,
     async encodeImage(bytes, box) {
       const image = await decodeRgb(bytes);
-      const vector = await encoder.embed(box ? await cropRgb(image, box) : image);
-      if (vector.length !== config.dimension) {
-        throw new InferenceError(
-          `The image encoder returned ${vector.length} values, not ${config.dimension}`,
-        );
-      }
-      return vector;
+      return checked(await encoder.embed(box ? await cropRgb(image, box) : image));
+    },
+    decoded: {
+      decode: decodeRgb,
+      async embedCrops(image, boxes) {
+        const vectors: Float32Array[] = [];
+        // One crop per run, as encodeImage: a region's vector must not depend on its batch.
+        for (const box of boxes)
+          vectors.push(checked(await encoder.embed(await cropRgb(image, box))));
+        return vectors;
+      },
+      async regionFeatures(image, boxes) {
+        return (await encoder.regionFeatures(image, boxes)).map(checked);
+      },
     },
   };
 }

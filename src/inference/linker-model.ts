@@ -136,6 +136,15 @@ export interface ContextFeatures {
   readonly regions: readonly ContextRegion[];
 }
 
+/** One context's codes and the cached vectors (and generator features) of its candidates. */
+export interface ScoreRequest {
+  /** `contextCodes` output for the context: codes × width values. */
+  readonly codes: Float32Array;
+  readonly vectors: readonly ArrayLike<number>[];
+  /** Per candidate, `generatorFeatures` values (required when the release has any). */
+  readonly features?: readonly (readonly number[])[];
+}
+
 export interface LinkerModelOptions {
   /** Folder holding linker.json and the graphs it names (the bundle's linker component). */
   readonly dir: string;
@@ -588,6 +597,78 @@ export class LinkerModel {
       throw new InferenceError(`Poly scoring returned [${output.dims.join(', ')}] for ${count}`);
     }
     return output.data as Float32Array;
+  }
+
+  /**
+   * Poly scores of many contexts at once, each against its own candidates: `batchSize` contexts per
+   * model run, candidate lists padded to the longest with zero rows whose scores are dropped (each
+   * candidate attends over its context's codes alone, so padding does not change the others).
+   * Same results as `score` per context, in input order.
+   */
+  async scoreMany(items: readonly ScoreRequest[]): Promise<Float32Array[]> {
+    const { width, generatorFeatures } = this.manifest;
+    const codeCount = this.manifest.codes;
+    const featureWidth = generatorFeatures.length;
+    items.forEach((item, row) => this.checkScoreRequest(item, row));
+    const results: Float32Array[] = [];
+    for (const batch of this.batches(items)) {
+      const size = batch.length;
+      const most = Math.max(...batch.map((item) => item.vectors.length));
+      if (most === 0) {
+        batch.forEach(() => results.push(new Float32Array(0)));
+        continue;
+      }
+      const codes = new Float32Array(size * codeCount * width);
+      const vectors = new Float32Array(size * most * width);
+      const features = new Float32Array(size * most * featureWidth);
+      batch.forEach((item, row) => {
+        codes.set(item.codes, row * codeCount * width);
+        putRows(item.vectors, width, vectors, row * most * width);
+        if (featureWidth > 0) {
+          putRows(item.features ?? [], featureWidth, features, row * most * featureWidth);
+        }
+      });
+      const feeds: Record<string, Tensor> = {
+        context_codes: { type: 'float32', data: codes, dims: [size, codeCount, width] },
+        candidate_vectors: { type: 'float32', data: vectors, dims: [size, most, width] },
+      };
+      if (featureWidth > 0) {
+        feeds.candidate_features = {
+          type: 'float32',
+          data: features,
+          dims: [size, most, featureWidth],
+        };
+      }
+      const output = await this.run('polyScore', feeds);
+      if (output.data.length !== size * most) {
+        throw new InferenceError(
+          `Poly scoring returned [${output.dims.join(', ')}] for ${size} x ${most}`,
+        );
+      }
+      const data = output.data as Float32Array;
+      batch.forEach((item, row) =>
+        results.push(data.slice(row * most, row * most + item.vectors.length)),
+      );
+    }
+    return results;
+  }
+
+  private checkScoreRequest(item: ScoreRequest, row: number): void {
+    const { width, generatorFeatures } = this.manifest;
+    this.checkRow(item.codes, this.manifest.codes * width, `context codes ${row}`);
+    item.vectors.forEach((vector, index) =>
+      this.checkRow(vector, width, `context ${row}: candidate vector ${index}`),
+    );
+    const featureWidth = generatorFeatures.length;
+    if (featureWidth === 0) return;
+    if (!item.features || item.features.length !== item.vectors.length) {
+      throw new InferenceError(
+        `Poly scoring needs ${featureWidth} generator features per candidate (${generatorFeatures.join(', ')})`,
+      );
+    }
+    item.features.forEach((features, index) =>
+      this.checkRow(features, featureWidth, `context ${row}: generator features ${index}`),
+    );
   }
 
   async release(): Promise<void> {

@@ -57,7 +57,8 @@ export const ENTITY_FIELDS = `e {
   createdAt: toString(e.createdAt), updatedAt: toString(e.updatedAt)
 }`;
 
-const IMAGE_FIELDS = `i {
+/** Map projection of an Image node bound to `i` into an ImageRecord. */
+export const IMAGE_FIELDS = `i {
   .sha256, .mime, .format, .width, .height, .byteSize, .url, createdAt: toString(i.createdAt)
 }`;
 

@@ -52,14 +52,19 @@ export interface StaleCounts {
   readonly candidates: number;
 }
 
-/** Entities or images whose vector is missing or was made by other weights (null: no such encoder). */
+/**
+ * Entities or images whose vector is missing or was made by other weights (null: no such encoder).
+ * Only entities' images count: an image stored only as a linked query image (`linkImage`) has no
+ * vector on purpose, so that it never crowds entity images out of the `image_embedding` index.
+ */
 export async function countStale(
   tx: Tx,
   fingerprints: { text: string | null; image: string | null; candidate: string | null },
 ): Promise<StaleCounts> {
   const [row] = await tx.query<{ entities: number; images: number; candidates: number }>(
     `CALL { MATCH (e:Entity) WHERE $text IS NOT NULL AND coalesce(e.textEncoder, '') <> $text RETURN count(e) AS entities }
-     CALL { MATCH (i:Image) WHERE $image IS NOT NULL AND coalesce(i.imageEncoder, '') <> $image RETURN count(i) AS images }
+     CALL { MATCH (i:Image) WHERE $image IS NOT NULL AND coalesce(i.imageEncoder, '') <> $image
+            AND EXISTS { (:Entity)-[:HAS_IMAGE]->(i) } RETURN count(i) AS images }
      CALL { MATCH (e:Entity) WHERE $candidate IS NOT NULL AND coalesce(e.candidateModel, '') <> $candidate RETURN count(e) AS candidates }
      RETURN entities, images, candidates`,
     fingerprints,
@@ -94,6 +99,7 @@ export async function findStaleImages(
 ): Promise<string[]> {
   const rows = await tx.query<{ sha256: string }>(
     `MATCH (i:Image) WHERE coalesce(i.imageEncoder, '') <> $fingerprint
+       AND EXISTS { (:Entity)-[:HAS_IMAGE]->(i) }
      RETURN i.sha256 AS sha256 ORDER BY i.sha256 LIMIT toInteger($limit)`,
     { fingerprint, limit },
   );

@@ -19,6 +19,17 @@ export interface CandidateQuery {
 
 export type Candidate = MergedCandidate<EntityRecord>;
 
+export interface PreparedCandidateQuery {
+  /** Trimmed; '' for an image-only query. */
+  readonly mention: string;
+  /** `encodeQuery(mention)` of the bundle's text encoder; null: no dense text retrieval. */
+  readonly textVector: Float32Array | null;
+  /** The image encoder's vector of the image or box; null: no dense image retrieval. */
+  readonly imageVector: Float32Array | null;
+  readonly limit: number;
+  readonly domain: string | null;
+}
+
 const MAX_MENTION_LENGTH = 500;
 const DEFAULT_LIMIT = 20;
 /** How many name matches the rules may inspect per mention; rules are cheap, the pool is the cost. */
@@ -57,7 +68,6 @@ export class CandidateService {
         field: 'limit',
       });
     }
-    const domain = query.domain ?? null;
     const textVector =
       mention !== '' && this.encoders?.text ? await this.encoders.text.encodeQuery(mention) : null;
     const imageVector =
@@ -69,6 +79,16 @@ export class CandidateService {
         field: 'image',
       });
     }
+    return this.search({ mention, textVector, imageVector, limit, domain: query.domain ?? null });
+  }
+
+  /**
+   * `generate` with the query's vectors already computed (`linkImage` encodes each of a request's
+   * mentions and regions once): the same lists `generate` gives for the same mention and image.
+   * The caller checks the mention and the limit.
+   */
+  async search(query: PreparedCandidateQuery): Promise<Candidate[]> {
+    const { mention, textVector, imageVector, limit, domain } = query;
     const textQuery = anyTermQuery(tokenize(mention));
     const namesQuery = anyTermQuery([
       ...contentTokens(mention),

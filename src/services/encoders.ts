@@ -1,3 +1,5 @@
+import type { DecodedImage } from '../inference/image-preprocess.js';
+
 /**
  * What the registry and candidate generation need from the model bundle, whatever models
  * stand behind it. A fingerprint names the weights: vectors made by others are stale.
@@ -23,6 +25,24 @@ export interface ImageVectorEncoder {
   readonly dimension: number;
   /** L2-normalised vector of a whole image, or of a box of it (pixels of the upright image). */
   encodeImage(bytes: Uint8Array, box?: PixelBox): Promise<Float32Array>;
+  /** The same model on an image decoded once (linkImage); absent in encoders that only take bytes. */
+  readonly decoded?: DecodedImageEncoder;
+}
+
+/** The image encoder on a query image decoded once per request, for `linkImage`. */
+export interface DecodedImageEncoder {
+  /** Upright sRGB pixels, as every model of the bundle reads them. */
+  decode(bytes: Uint8Array): Promise<DecodedImage>;
+  /**
+   * One vector per box, each box cropped at full resolution and embedded on its own: exactly
+   * `encodeImage(bytes, box)` (what dense image retrieval of a region uses), without re-decoding.
+   */
+  embedCrops(image: DecodedImage, boxes: readonly PixelBox[]): Promise<Float32Array[]>;
+  /**
+   * One L2-normalised feature per box, RoI-average-pooled from one model run on the whole image
+   * (`ImageEncoder.regionFeatures`): the region features the linker was trained on.
+   */
+  regionFeatures(image: DecodedImage, boxes: readonly PixelBox[]): Promise<Float32Array[]>;
 }
 
 /** An entity as the linker's candidate encoder sees it. */

@@ -66,6 +66,12 @@ function fakeServices(
       ...overrides.encoding,
     },
     images: { read: vi.fn(unexpected), ...overrides.images },
+    linking: {
+      link: vi.fn(unexpected),
+      linkedImage: vi.fn(unexpected),
+      linkedImagesOf: vi.fn(unexpected),
+      ...overrides.linking,
+    },
   };
 }
 

@@ -1,0 +1,647 @@
+import type { Config } from '../config.js';
+import { BadInputError, UniquenessViolationError } from '../errors.js';
+import { inspectImage, type InspectedImage } from '../images/image-decoding.js';
+import type { ImageSource } from '../images/image-source.js';
+import { isSha256Hex, sha256Hex, type ImageStore } from '../images/image-store.js';
+import type { DecodedImage } from '../inference/image-preprocess.js';
+import { boxGeometry, mentionTokenPositions } from '../inference/linker-features.js';
+import type { LinkerModel } from '../inference/linker-model.js';
+import { InferenceError } from '../inference/onnx-runtime.js';
+import type { TextEncoder } from '../inference/text-encoder.js';
+import { GraphGazetteer } from '../linking/gazetteer.js';
+import {
+  candidateText,
+  checkLinkRequest,
+  detectedMentions,
+  givenMentions,
+  givenRegions,
+  proposedRegions,
+  taskOf,
+  type LinkMention,
+  type LinkRegion,
+  type LinkRequest,
+  type LinkTask,
+} from '../linking/link-input.js';
+import {
+  decide,
+  featureLayout,
+  greedyPairs,
+  knownPairUnits,
+  loneUnits,
+  makeUnit,
+  rankCandidates,
+  scorable,
+  toCandidateList,
+  unitContext,
+  type CandidateList,
+  type FeatureSlot,
+  type LinkDecision,
+  type LinkUnit,
+  type Pair,
+  type RankedCandidate,
+  type SharedContext,
+  type UnitSources,
+} from '../linking/link-units.js';
+import { detectMentions } from '../linking/mentions.js';
+import { RegionProposer, type RegionModels } from '../linking/regions.js';
+import type { Logger } from '../logger.js';
+import type { Graph } from '../neo4j/driver.js';
+import type { ImageRecord } from '../neo4j/entity-repository.js';
+import * as linkRepository from '../neo4j/link-repository.js';
+import type {
+  LinkedImageRecord,
+  LinkedImageWrite,
+  StoredFinding,
+  StoredLink,
+} from '../neo4j/link-repository.js';
+import type { CandidateService } from './candidate-service.js';
+import type { DecodedImageEncoder, TextVectorEncoder } from './encoders.js';
+import type { ImageReader } from './image-reader.js';
+
+/** What `linkImage` needs of the trained linker. */
+export type LinkingLinker = Pick<
+  LinkerModel,
+  'fingerprint' | 'name' | 'version' | 'manifest' | 'thresholds' | 'contextCodes' | 'scoreMany'
+>;
+
+/** The bundle's models as `linkImage` uses them; null where the bundle lacks one. */
+export interface LinkingModels {
+  readonly bundleId: string;
+  readonly linker: LinkingLinker | null;
+  /** Caption token states (the text encoder). */
+  readonly tokens: Pick<TextEncoder, 'encodeTokens' | 'maxLength'> | null;
+  /** Mention vectors for dense text retrieval. */
+  readonly text: Pick<TextVectorEncoder, 'encodeQuery'> | null;
+  readonly image: DecodedImageEncoder | null;
+  /** Detector, faces and OCR for region proposals (loaded on first use). */
+  vision(): Promise<RegionModels>;
+}
+
+export interface LinkingServiceDeps {
+  readonly graph: Graph;
+  readonly candidates: Pick<CandidateService, 'search'>;
+  readonly imageStore: ImageStore;
+  readonly imageReader: Pick<ImageReader, 'read' | 'readSent'>;
+  readonly config: Pick<Config, 'images' | 'limits'>;
+  /** Where this service's GET /images/:sha256 is reachable from outside. */
+  readonly publicBaseUrl: string;
+  readonly logger: Logger;
+  /** Null when the service runs without models: `linkImage` then fails with INFERENCE_FAILED. */
+  readonly models: LinkingModels | null;
+}
+
+export interface LinkImageInput extends LinkRequest {
+  readonly image: ImageSource;
+}
+
+/** One answer of `linkImage`: a mention and/or a region, and the entity (null: NIL). */
+export interface LinkTriple extends LinkDecision {
+  readonly mention: LinkMention | null;
+  readonly region: LinkRegion | null;
+}
+
+export const LINK_STAGES = [
+  'decode',
+  'mentions',
+  'regions',
+  'encode-text',
+  'encode-regions',
+  'candidates',
+  'context',
+  'score',
+  'align',
+  'write',
+  'total',
+] as const;
+export type LinkStage = (typeof LINK_STAGES)[number];
+
+export interface StageTiming {
+  readonly stage: LinkStage;
+  /** Wall-clock milliseconds, 0.1 ms resolution. */
+  readonly ms: number;
+}
+
+export interface LinkImageResult {
+  /** The stored query image. */
+  readonly image: ImageRecord;
+  readonly task: LinkTask;
+  /** The linker's fingerprint: the LinkedImage's key with the image's sha256. */
+  readonly model: string;
+  /** The linker's name@version. */
+  readonly modelName: string;
+  /** The NIL threshold applied (the input's, else the linker's for the task; null: none). */
+  readonly nilThreshold: number | null;
+  readonly linkedAt: string;
+  readonly triples: readonly LinkTriple[];
+  /** Per stage, in pipeline order, then the total. */
+  readonly timing: readonly StageTiming[];
+}
+
+/** Accumulates wall-clock time per stage (context and score run once per phase). */
+class StageClock {
+  private readonly started = performance.now();
+  private readonly spent = new Map<LinkStage, number>();
+
+  async time<T>(stage: LinkStage, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.spent.set(stage, (this.spent.get(stage) ?? 0) + performance.now() - started);
+    }
+  }
+
+  timings(): StageTiming[] {
+    const round = (ms: number) => Math.round(ms * 10) / 10;
+    this.spent.set('total', performance.now() - this.started);
+    return LINK_STAGES.map((stage) => ({ stage, ms: round(this.spent.get(stage) ?? 0) }));
+  }
+}
+
+interface ReadyModels extends LinkingModels {
+  readonly linker: LinkingLinker;
+  readonly tokens: NonNullable<LinkingModels['tokens']>;
+  readonly text: NonNullable<LinkingModels['text']>;
+  readonly image: DecodedImageEncoder;
+  readonly layout: readonly FeatureSlot[];
+}
+
+/** The query image, read, checked and decoded once. */
+interface QueryImage {
+  readonly bytes: Uint8Array;
+  readonly sha256: string;
+  readonly inspected: InspectedImage;
+  readonly decoded: DecodedImage;
+}
+
+/** Everything the scoring phases share. */
+interface Prepared {
+  readonly models: ReadyModels;
+  readonly mentions: readonly LinkMention[];
+  readonly regions: readonly LinkRegion[];
+  readonly shared: SharedContext;
+  readonly sources: UnitSources;
+  readonly vectors: ReadonlyMap<string, number[]>;
+  readonly clock: StageClock;
+}
+
+const LINK_WRITE_RETRIES = 1;
+
+/**
+ * `linkImage` (issue 6): mentions and regions (given, or detected and proposed), candidates per
+ * mention and per region (CandidateService), contexts encoded once per unit and scored against the
+ * entities' cached candidate vectors, V-T-KG pairing or the given V&T-KG pairs, NIL by threshold,
+ * and the result written to the graph in one transaction. Follows models/zemel/predict.py.
+ */
+export class LinkingService {
+  private readonly gazetteer: GraphGazetteer;
+  private proposer: Promise<RegionProposer> | null = null;
+
+  constructor(private readonly deps: LinkingServiceDeps) {
+    this.gazetteer = new GraphGazetteer(deps.graph);
+  }
+
+  async link(input: LinkImageInput): Promise<LinkImageResult> {
+    const { image: source, ...request } = input;
+    checkLinkRequest(request, this.deps.config.limits);
+    const models = this.readyModels();
+    const clock = new StageClock();
+    const image = await clock.time('decode', () => this.readImage(source, models));
+    const mentions = await clock.time('mentions', () => this.mentionsOf(request));
+    const regions = await clock.time('regions', () => this.regionsOf(request, image.decoded));
+    const prepared = await this.prepare({ models, request, image, clock }, { mentions, regions });
+    const task = taskOf(request);
+    const threshold = request.nilThreshold ?? models.linker.thresholds[task] ?? null;
+    const triples = (
+      request.pairs === null
+        ? await this.alignAndLink(prepared)
+        : await this.linkPairs(prepared, request.pairs)
+    ).map(({ unit, ranked }) => this.tripleOf(prepared, { unit, ranked, threshold }));
+    const written = await clock.time('write', () =>
+      this.write({ image, request, models, task }, { triples, threshold }),
+    );
+    const timing = clock.timings();
+    this.deps.logger.debug(
+      { sha256: image.sha256, task, triples: triples.length, timing },
+      'linkImage',
+    );
+    return {
+      image: written.image,
+      task,
+      model: models.linker.fingerprint,
+      modelName: `${models.linker.name}@${models.linker.version}`,
+      nilThreshold: threshold,
+      linkedAt: written.linkedAt,
+      triples,
+      timing,
+    };
+  }
+
+  /** The linked image of one query image and model; with no model, the latest linked. */
+  async linkedImage(sha256: string, model: string | null): Promise<LinkedImageRecord | null> {
+    const hash = sha256.toLowerCase();
+    if (!isSha256Hex(hash)) {
+      throw new BadInputError('sha256 must be 64 hex digits', { field: 'sha256' });
+    }
+    return this.deps.graph.read('linkedImage', (tx) =>
+      linkRepository.findLinkedImage(tx, { sha256: hash, model }),
+    );
+  }
+
+  /** Per entity id, the linked images that link to it, most recent first (DataLoader batch). */
+  async linkedImagesOf(
+    ids: readonly string[],
+    first: number,
+  ): Promise<Map<string, LinkedImageRecord[]>> {
+    const { maxPageSize } = this.deps.config.limits;
+    if (!Number.isInteger(first) || first < 1 || first > maxPageSize) {
+      throw new BadInputError(`first must be between 1 and ${maxPageSize}`, { field: 'first' });
+    }
+    return this.deps.graph.read('linkedImagesOfEntities', (tx) =>
+      linkRepository.findLinkedImagesOfEntities(tx, { ids, first }),
+    );
+  }
+
+  private readyModels(): ReadyModels {
+    const models = this.deps.models;
+    if (!models?.linker) {
+      throw new InferenceError(
+        'linkImage needs the trained linker, and the model bundle has no linker' +
+          (models ? '' : ' (the service runs without models)'),
+      );
+    }
+    const { linker, tokens, text, image } = models;
+    if (!tokens || !text || !image) {
+      throw new InferenceError('linkImage needs the bundle’s text and image encoders as well');
+    }
+    return {
+      ...models,
+      linker,
+      tokens,
+      text,
+      image,
+      layout: featureLayout(linker.manifest.generatorFeatures),
+    };
+  }
+
+  private async readImage(source: ImageSource, models: ReadyModels): Promise<QueryImage> {
+    const bytes =
+      source.kind === 'stored'
+        ? await this.deps.imageReader.read(source)
+        : await this.deps.imageReader.readSent(source);
+    const inspected = await inspectImage(bytes, this.deps.config.images);
+    const decoded = await models.image.decode(bytes);
+    return { bytes, sha256: sha256Hex(bytes), inspected, decoded };
+  }
+
+  private async mentionsOf(request: LinkRequest): Promise<LinkMention[]> {
+    if (request.mentions !== null) return givenMentions(request.caption, request.mentions);
+    const spans = await detectMentions(request.caption, {
+      gazetteer: this.gazetteer.forDomain(domainOf(request)),
+    });
+    return detectedMentions(spans);
+  }
+
+  private async regionsOf(request: LinkRequest, image: DecodedImage): Promise<LinkRegion[]> {
+    if (request.regions !== null) return givenRegions(request.regions, image);
+    const proposer = await this.regionProposer();
+    return proposedRegions((await proposer.propose(image)).regions);
+  }
+
+  private regionProposer(): Promise<RegionProposer> {
+    const models = this.deps.models;
+    if (!models) throw new InferenceError('Region proposals need the model bundle');
+    this.proposer ??= models.vision().then(
+      (vision) => new RegionProposer(vision),
+      (error: unknown) => {
+        this.proposer = null;
+        throw error;
+      },
+    );
+    return this.proposer;
+  }
+
+  /** Token states, region features, candidate lists and candidate vectors of one request. */
+  private async prepare(
+    context: {
+      models: ReadyModels;
+      request: LinkRequest;
+      image: QueryImage;
+      clock: StageClock;
+    },
+    found: { mentions: LinkMention[]; regions: LinkRegion[] },
+  ): Promise<Prepared> {
+    const { models, request, image, clock } = context;
+    const { mentions, regions } = found;
+    const text = await clock.time('encode-text', () => this.encodeText(models, request, mentions));
+    const boxes = regions.map((region) => region.box);
+    const visual = await clock.time('encode-regions', async () => ({
+      features: await models.image.regionFeatures(image.decoded, boxes),
+      crops: await models.image.embedCrops(image.decoded, boxes),
+    }));
+    const { mentionLists, regionLists, vectors } = await clock.time('candidates', () =>
+      this.candidatesOf({ models, request, mentions }, { text, crops: visual.crops }),
+    );
+    const { width, height } = image.decoded;
+    return {
+      models,
+      mentions,
+      regions,
+      shared: {
+        tokenStates: text.tokenStates,
+        mentionPositions: text.positions,
+        regions: regions.map(({ box }, index) => ({
+          features: visual.features[index]!,
+          geometry: boxGeometry([box.x, box.y, box.width, box.height], width, height),
+        })),
+      },
+      sources: { mentionLists, regionLists, layout: models.layout },
+      vectors,
+      clock,
+    };
+  }
+
+  /**
+   * The caption's token states exactly as the features were extracted (eval/features/FORMAT.md:
+   * no prefix, at most 128 tokens), each mention's token positions, and one query vector per
+   * distinct mention text for dense text retrieval.
+   */
+  private async encodeText(
+    models: ReadyModels,
+    request: LinkRequest,
+    mentions: readonly LinkMention[],
+  ): Promise<{
+    tokenStates: Float32Array;
+    positions: number[][];
+    queryVectors: Map<string, Float32Array>;
+  }> {
+    const layout = models.linker.manifest.text;
+    const tokens = await models.tokens.encodeTokens(request.caption, 'passage', {
+      maxLength: Math.min(layout.maxTokens, models.tokens.maxLength),
+      prefix: layout.prefix,
+    });
+    const positions = mentions.map((mention) =>
+      mentionTokenPositions(tokens.offsets, tokens.fromText, mention.start, mention.end),
+    );
+    const queryVectors = new Map<string, Float32Array>();
+    for (const mention of mentions) {
+      const text = candidateText(mention.text);
+      if (text !== '' && !queryVectors.has(text)) {
+        queryVectors.set(text, await models.text.encodeQuery(text));
+      }
+    }
+    return { tokenStates: tokens.states, positions, queryVectors };
+  }
+
+  /**
+   * One CandidateService list per distinct mention text and per region crop (as the linker's
+   * training lists were made), then every listed entity's cached candidate vector in one query.
+   */
+  private async candidatesOf(
+    context: { models: ReadyModels; request: LinkRequest; mentions: readonly LinkMention[] },
+    encoded: { text: { queryVectors: Map<string, Float32Array> }; crops: Float32Array[] },
+  ): Promise<{
+    mentionLists: CandidateList[];
+    regionLists: CandidateList[];
+    vectors: ReadonlyMap<string, number[]>;
+  }> {
+    const { models, request, mentions } = context;
+    const limit = request.candidates;
+    const domain = domainOf(request);
+    const search = this.deps.candidates;
+    const byText = new Map(
+      await Promise.all(
+        [...encoded.text.queryVectors].map(
+          async ([mention, textVector]) =>
+            [
+              mention,
+              toCandidateList(
+                await search.search({ mention, textVector, imageVector: null, limit, domain }),
+              ),
+            ] as const,
+        ),
+      ),
+    );
+    const regionLists = await Promise.all(
+      encoded.crops.map(async (imageVector) =>
+        toCandidateList(
+          await search.search({ mention: '', textVector: null, imageVector, limit, domain }),
+        ),
+      ),
+    );
+    const mentionLists = mentions.map(
+      (mention) => byText.get(candidateText(mention.text)) ?? { order: [], hits: new Map() },
+    );
+    const ids = [...new Set([...mentionLists, ...regionLists].flatMap((list) => list.order))];
+    const found = await this.deps.graph.read('linkImage.candidateVectors', (tx) =>
+      linkRepository.findCandidateVectors(tx, ids, models.linker.fingerprint),
+    );
+    if (found.stale.length > 0) {
+      this.deps.logger.warn(
+        { count: found.stale.length, sample: found.stale.slice(0, 5) },
+        'candidates without a current candidate vector were skipped; run reencodeEntities',
+      );
+    }
+    return { mentionLists, regionLists, vectors: found.vectors };
+  }
+
+  /** Contexts of all units in one encoder call, then their candidates scored in few runs. */
+  private async rank(prepared: Prepared, units: readonly LinkUnit[]): Promise<RankedCandidate[][]> {
+    const { linker } = prepared.models;
+    const items = units.map((unit) => scorable(unit, prepared.vectors));
+    // A unit with nothing to score needs no context.
+    const live = items.flatMap((item, index) => (item.candidates.length > 0 ? [index] : []));
+    const codes = await prepared.clock.time('context', () =>
+      linker.contextCodes(live.map((index) => unitContext(prepared.shared, units[index]!))),
+    );
+    const scores = await prepared.clock.time('score', () =>
+      linker.scoreMany(
+        live.map((index, row) => ({
+          codes: codes[row]!,
+          vectors: items[index]!.vectors,
+          features: items[index]!.features,
+        })),
+      ),
+    );
+    const ranked: RankedCandidate[][] = units.map(() => []);
+    live.forEach((index, row) => {
+      ranked[index] = rankCandidates(items[index]!.candidates, scores[row]!);
+    });
+    return ranked;
+  }
+
+  /** V&T-KG: the given pairs, then the mentions and regions in no pair, each in its context. */
+  private async linkPairs(
+    prepared: Prepared,
+    pairs: readonly Pair[],
+  ): Promise<{ unit: LinkUnit; ranked: RankedCandidate[] }[]> {
+    const units = knownPairUnits(prepared.sources, pairs, {
+      mentions: prepared.mentions.length,
+      regions: prepared.regions.length,
+    });
+    const ranked = await this.rank(prepared, units);
+    return units.map((unit, index) => ({ unit, ranked: ranked[index]! }));
+  }
+
+  /**
+   * V-T-KG (predict.py `vt_kg_aligned`): every mention and region scored alone; pairs taken
+   * greedily by the image cosine between a region and its mention's best entity; each pair
+   * re-scored with both marked; what stays unpaired keeps its lone ranking.
+   */
+  private async alignAndLink(
+    prepared: Prepared,
+  ): Promise<{ unit: LinkUnit; ranked: RankedCandidate[] }[]> {
+    const { sources, mentions, regions, clock } = prepared;
+    const lone = loneUnits(sources, { mentions: mentions.length, regions: regions.length });
+    const loneRanked = await this.rank(prepared, lone);
+    const mentionRanked = loneRanked.slice(0, mentions.length);
+    const pairs = await clock.time('align', () =>
+      Promise.resolve(
+        greedyPairs({
+          mentionTops: mentionRanked.map((ranked) => ranked[0]?.entityId ?? null),
+          regionLists: sources.regionLists,
+        }),
+      ),
+    );
+    const pairUnits = pairs.map((pair) => makeUnit(sources, pair));
+    const pairRanked = await this.rank(prepared, pairUnits);
+    const pairedMentions = new Set(pairs.map((pair) => pair.mention));
+    const pairedRegions = new Set(pairs.map((pair) => pair.region));
+    return [
+      ...pairUnits.map((unit, index) => ({ unit, ranked: pairRanked[index]! })),
+      ...lone.flatMap((unit, index) => {
+        const paired =
+          unit.mention !== null
+            ? pairedMentions.has(unit.mention)
+            : pairedRegions.has(unit.region!);
+        return paired ? [] : [{ unit, ranked: loneRanked[index]! }];
+      }),
+    ];
+  }
+
+  private tripleOf(
+    prepared: Prepared,
+    scored: { unit: LinkUnit; ranked: RankedCandidate[]; threshold: number | null },
+  ): LinkTriple {
+    const { unit, ranked, threshold } = scored;
+    return {
+      mention: unit.mention === null ? null : prepared.mentions[unit.mention]!,
+      region: unit.region === null ? null : prepared.regions[unit.region]!,
+      ...decide(ranked, threshold),
+    };
+  }
+
+  /** Stores the image bytes, then the LinkedImage with its links and findings in one transaction. */
+  private async write(
+    context: { image: QueryImage; request: LinkRequest; models: ReadyModels; task: LinkTask },
+    result: { triples: readonly LinkTriple[]; threshold: number | null },
+  ): Promise<{ linkedAt: string; image: ImageRecord }> {
+    const { image, request, models, task } = context;
+    const write: LinkedImageWrite = {
+      sha256: image.sha256,
+      model: models.linker.fingerprint,
+      modelName: `${models.linker.name}@${models.linker.version}`,
+      bundle: models.bundleId,
+      caption: request.caption,
+      task,
+      nilThreshold: result.threshold,
+      domain: domainOf(request),
+      image: {
+        sha256: image.sha256,
+        mime: image.inspected.mime,
+        format: image.inspected.format,
+        width: image.inspected.width,
+        height: image.inspected.height,
+        byteSize: image.bytes.byteLength,
+        url: `${this.deps.publicBaseUrl}/images/${image.sha256}`,
+      },
+      ...graphSidesOf(result.triples),
+    };
+    const { imageStore } = this.deps;
+    const newlyStored = !(await imageStore.has(image.sha256));
+    if (newlyStored) await imageStore.put(image.sha256, image.bytes);
+    try {
+      const written = await this.writeWithRetry(write);
+      if (written.droppedLinks > 0) {
+        this.deps.logger.warn(
+          { sha256: image.sha256, dropped: written.droppedLinks },
+          'entities deleted while linking: their links were not written',
+        );
+      }
+      return written;
+    } catch (error) {
+      if (newlyStored) await this.discardIfUnused(image.sha256);
+      throw error;
+    }
+  }
+
+  /** Two concurrent first links of one image and model: the loser of the MERGE race runs again. */
+  private async writeWithRetry(
+    write: LinkedImageWrite,
+  ): Promise<Awaited<ReturnType<typeof linkRepository.writeLinkedImage>>> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.deps.graph.write('linkImage', (tx) =>
+          linkRepository.writeLinkedImage(tx, write),
+        );
+      } catch (error) {
+        if (!(error instanceof UniquenessViolationError) || attempt >= LINK_WRITE_RETRIES) {
+          throw error;
+        }
+      }
+    }
+  }
+
+  private async discardIfUnused(sha256: string): Promise<void> {
+    try {
+      const linked = await this.linkedImage(sha256, null);
+      if (!linked) await this.deps.imageStore.remove(sha256);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, sha256 }, 'could not check an unused query image file');
+    }
+  }
+}
+
+function domainOf(request: Pick<LinkRequest, 'domain'>): string | null {
+  const domain = request.domain?.trim() ?? '';
+  return domain === '' ? null : domain;
+}
+
+/**
+ * Each triple as the graph keeps it: a linked triple's mention becomes a MENTIONS link and its
+ * region a DEPICTS link to the entity; a NIL triple becomes one Finding (MENTION, REGION or PAIR).
+ */
+export function graphSidesOf(triples: readonly LinkTriple[]): {
+  links: StoredLink[];
+  findings: StoredFinding[];
+} {
+  const links: StoredLink[] = [];
+  const findings: StoredFinding[] = [];
+  triples.forEach((triple, index) => {
+    const mention = triple.mention
+      ? {
+          start: triple.mention.start,
+          end: triple.mention.end,
+          text: triple.mention.text,
+          source: triple.mention.source,
+        }
+      : null;
+    const region = triple.region
+      ? {
+          ...triple.region.box,
+          label: triple.region.label,
+          source: triple.region.source,
+          score: triple.region.score,
+        }
+      : null;
+    if (triple.entityId === null) {
+      const kind = mention && region ? 'PAIR' : mention ? 'MENTION' : 'REGION';
+      findings.push({ triple: index, kind, score: triple.score, mention, region });
+      return;
+    }
+    const side = { triple: index, entityId: triple.entityId, score: triple.score ?? 0 };
+    if (mention) links.push({ ...side, kind: 'MENTION', mention, region: null });
+    if (region) links.push({ ...side, kind: 'REGION', mention: null, region });
+  });
+  return { links, findings };
+}

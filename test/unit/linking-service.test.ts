@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors.js';
+import { ImageStore } from '../../src/images/image-store.js';
+import { createLogger } from '../../src/logger.js';
+import type { Graph } from '../../src/neo4j/driver.js';
+import {
+  graphSidesOf,
+  LinkingService,
+  type LinkingModels,
+  type LinkTriple,
+} from '../../src/services/linking-service.js';
+
+function service(models: LinkingModels | null): LinkingService {
+  const unused = () => {
+    throw new Error('not expected in this test');
+  };
+  return new LinkingService({
+    graph: { read: unused, write: unused } as unknown as Graph,
+    candidates: { search: unused },
+    imageStore: new ImageStore('/nonexistent'),
+    imageReader: { read: unused, readSent: unused },
+    config: {
+      images: { storeDir: '/nonexistent', maxBytes: 1024, maxPixels: 100, maxPerEntity: 1 },
+      limits: { maxBatchSize: 1, maxPageSize: 10, maxCandidates: 100 },
+    },
+    publicBaseUrl: 'http://127.0.0.1:4000',
+    logger: createLogger('silent'),
+    models,
+  });
+}
+
+const input = {
+  image: { kind: 'dataUrl' as const, dataUrl: 'data:image/png;base64,AAAA' },
+  caption: 'A fearful face.',
+  mentions: null,
+  regions: null,
+  pairs: null,
+  candidates: 100,
+  nilThreshold: null,
+  domain: null,
+};
+
+describe('LinkingService without a linker', () => {
+  it('fails with INFERENCE_FAILED, saying the bundle has no linker, before reading the image', async () => {
+    for (const models of [
+      null,
+      {
+        bundleId: 'b@1',
+        linker: null,
+        tokens: null,
+        text: null,
+        image: null,
+        vision: () => Promise.reject(new Error('unused')),
+      },
+    ]) {
+      const failure = service(models).link(input);
+      await expect(failure).rejects.toMatchObject({
+        extensions: { code: ErrorCode.InferenceFailed },
+      });
+      await expect(failure).rejects.toThrow(/the model bundle has no linker/);
+    }
+  });
+
+  it('checks the request first: BAD_USER_INPUT beats the missing linker', async () => {
+    await expect(
+      service(null).link({ ...input, mentions: [{ start: 0, end: 99 }] }),
+    ).rejects.toMatchObject({ extensions: { code: ErrorCode.BadUserInput, field: 'mentions' } });
+  });
+
+  it('refuses a malformed sha256 and an out-of-range first', async () => {
+    await expect(service(null).linkedImage('abc', null)).rejects.toMatchObject({
+      extensions: { code: ErrorCode.BadUserInput, field: 'sha256' },
+    });
+    await expect(service(null).linkedImagesOf(['x'], 0)).rejects.toMatchObject({
+      extensions: { field: 'first' },
+    });
+  });
+});
+
+describe('graphSidesOf', () => {
+  const mention = { start: 2, end: 14, text: 'fearful face', source: 'GIVEN' as const };
+  const region = {
+    box: { x: 1, y: 2, width: 3, height: 4 },
+    source: 'DETECTOR' as const,
+    label: 'person',
+    score: 0.4,
+  };
+  const decided = { nil: false, score: 15, alternatives: [] };
+  const triples: LinkTriple[] = [
+    { mention, region, entityId: 'e1', ...decided },
+    { mention, region: null, entityId: 'e2', ...decided },
+    { mention: null, region, entityId: null, nil: true, score: 3, alternatives: [] },
+    { mention, region, entityId: null, nil: true, score: null, alternatives: [] },
+  ];
+
+  it('turns a linked pair into a MENTIONS and a DEPICTS link, a NIL triple into one Finding', () => {
+    const { links, findings } = graphSidesOf(triples);
+    const storedMention = { start: 2, end: 14, text: 'fearful face', source: 'GIVEN' };
+    const storedRegion = { x: 1, y: 2, width: 3, height: 4, label: 'person', source: 'DETECTOR' };
+    expect(links).toEqual([
+      {
+        triple: 0,
+        kind: 'MENTION',
+        entityId: 'e1',
+        score: 15,
+        mention: storedMention,
+        region: null,
+      },
+      {
+        triple: 0,
+        kind: 'REGION',
+        entityId: 'e1',
+        score: 15,
+        mention: null,
+        region: { ...storedRegion, score: 0.4 },
+      },
+      {
+        triple: 1,
+        kind: 'MENTION',
+        entityId: 'e2',
+        score: 15,
+        mention: storedMention,
+        region: null,
+      },
+    ]);
+    expect(findings).toEqual([
+      {
+        triple: 2,
+        kind: 'REGION',
+        score: 3,
+        mention: null,
+        region: { ...storedRegion, score: 0.4 },
+      },
+      {
+        triple: 3,
+        kind: 'PAIR',
+        score: null,
+        mention: storedMention,
+        region: { ...storedRegion, score: 0.4 },
+      },
+    ]);
+  });
+});
