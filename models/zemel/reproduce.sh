@@ -93,6 +93,22 @@ if want score; then
   done
   npx tsx eval/zemel/score-runs.ts --gold var/benchmark/queries.jsonl "${runs[@]}" --out "${RESULTS}" \
     --baselines eval-results/2026-11-25-baselines/summary.json
+  # Poly and Bi on exactly the queries Cross was scored on (a like-for-like comparison).
+  for name in cmp-poly-m16 cmp-bi; do
+    mkdir -p "var/eval/zemel-subset/${name}"
+    for split in dev test; do
+      "${PY}" -c 'import json, sys
+keep = {json.loads(l)["query"] for l in open(sys.argv[1])}
+sys.stdout.writelines(l for l in open(sys.argv[2]) if json.loads(l)["query"] in keep)' \
+        "${PRED}/cmp-cross/${split}.jsonl" "${PRED}/${name}/${split}.jsonl" > "var/eval/zemel-subset/${name}/${split}.jsonl"
+    done
+    "${PY}" -c 'import json, sys
+run = json.load(open(sys.argv[1])); run["title"] += " (on the Cross subset)"; print(json.dumps(run))' \
+      "${PRED}/${name}/run.json" > "var/eval/zemel-subset/${name}/run.json"
+  done
+  npx tsx eval/zemel/score-runs.ts --gold var/benchmark/queries.jsonl --out "${RESULTS}-cross-subset" \
+    --run cmp-poly-m16-subset=var/eval/zemel-subset/cmp-poly-m16 --run cmp-bi-subset=var/eval/zemel-subset/cmp-bi \
+    --run cmp-cross="${PRED}/cmp-cross"
 fi
 if want release; then
   "${PY}" -m models.zemel.release --run "${RUNS}/poly-m16" --out models/zemel/release \
