@@ -19,6 +19,7 @@ import type { ImageSource } from '../src/images/image-source.js';
 import { createLogger } from '../src/logger.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import type { LinkImageInput, LinkStage } from '../src/services/linking-service.js';
+import { benchMachine, percentile, round } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -91,12 +92,6 @@ async function inputOf(q: QueryLine, mode: Mode, domain: string): Promise<LinkIm
           })),
   };
 }
-
-function percentile(sorted: readonly number[], q: number): number {
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index] ?? Number.NaN;
-}
-const round = (value: number) => Math.round(value * 10) / 10;
 
 const imageDir = await mkdtemp(path.join(os.tmpdir(), 'polylink-bench-'));
 const config = parseConfig({
@@ -201,21 +196,13 @@ try {
   await rm(imageDir, { recursive: true, force: true });
 }
 
-const cpus = os.cpus();
 const report = {
   date: new Date().toISOString(),
   bundle: backend.encoders?.bundleId ?? null,
   scenes: SCENES,
   runs,
   warmUp: WARM_UP,
-  machine: {
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    cpuModel: cpus[0]?.model ?? 'unknown',
-    cores: cpus.length,
-    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    loadAverageAtEnd: os.loadavg().map(round),
-  },
+  machine: benchMachine(),
   results,
 };
 await mkdir(values.out, { recursive: true });

@@ -7,7 +7,6 @@
  * A benchmark, not a test: the figures depend on the machine and on what else it is doing.
  */
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FaceAnalyzer } from '../src/inference/face-analyzer.js';
@@ -25,6 +24,7 @@ import { createTextEncoder } from '../src/inference/text-encoder.js';
 import { createLogger } from '../src/logger.js';
 import { readManifest, type BundleManifest, type ComponentId } from '../src/models/bundle.js';
 import { PROJECT_ROOT } from '../src/paths.js';
+import { benchMachine, percentile, round } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,13 +45,6 @@ interface Measurement {
   readonly p95Ms: number;
   readonly runs: number;
 }
-
-function percentile(sorted: readonly number[], q: number): number {
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index] ?? Number.NaN;
-}
-
-const round = (value: number) => Math.round(value * 10) / 10;
 
 async function time(work: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {
   for (let warm = 0; warm < 3; warm += 1) await work();
@@ -211,19 +204,11 @@ const runtime = createOnnxRuntime({
 const results = await measureAll(runtime, manifest);
 await runtime.close();
 
-const cpus = os.cpus();
 const report = {
   date: new Date().toISOString(),
   bundle: manifest.id,
   provider: runtime.provider,
-  machine: {
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    cpuModel: cpus[0]?.model ?? 'unknown',
-    cores: cpus.length,
-    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    loadAverageAtEnd: os.loadavg().map(round),
-  },
+  machine: benchMachine(),
   results,
 };
 await mkdir(values.out, { recursive: true });

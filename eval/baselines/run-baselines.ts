@@ -1,11 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServices, openBackend } from '../../src/backend.js';
-import { importLineToEntityInput, readImportBatches } from '../../src/cli/import-file.js';
 import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
@@ -20,6 +18,7 @@ import { machine } from '../harness/machine.js';
 import { withCI } from '../harness/report.js';
 import { writeReport } from '../harness/score.js';
 import { writeFormatted } from '../harness/write.js';
+import { importBenchmarkKb, runNeo4jScript, writeJsonLines } from '../harness/benchmark-db.js';
 import { scorePredictions, type ScoreReport } from '../harness/scoring.js';
 import {
   applyThreshold,
@@ -51,43 +50,8 @@ const INSTANCE_ENV = {
   NEO4J_HTTP_PORT: '7479',
 };
 
-function script(name: string): void {
-  const result = spawnSync('bash', [path.join(PROJECT_ROOT, 'db/neo4j', name)], {
-    env: { ...process.env, ...INSTANCE_ENV },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (result.status !== 0) throw new Error(`db/neo4j/${name} failed (${result.status})`);
-}
-
 function log(message: string): void {
   process.stderr.write(`[baselines ${new Date().toISOString()}] ${message}\n`);
-}
-
-async function importKb(services: Services, kbFile: string, maxBatch: number): Promise<number> {
-  let count = 0;
-  for await (const batch of readImportBatches(kbFile, Math.min(BATCH, maxBatch))) {
-    const inputs = await Promise.all(
-      batch.map((line) =>
-        // Only the import fields: concept, split and source are the benchmark's bookkeeping.
-        importLineToEntityInput(
-          {
-            id: line.id,
-            name: line.name,
-            ...(line.aliases ? { aliases: line.aliases } : {}),
-            ...(line.description !== undefined ? { description: line.description } : {}),
-            ...(line.domain !== undefined ? { domain: line.domain } : {}),
-            ...(line.tags ? { tags: line.tags } : {}),
-            ...(line.images ? { images: line.images.map((i) => ({ path: i.path })) } : {}),
-          },
-          PROJECT_ROOT,
-        ),
-      ),
-    );
-    await services.entities.registerMany(inputs);
-    count += inputs.length;
-    if (count % 500 < BATCH) log(`registered ${count} entities`);
-  }
-  return count;
 }
 
 const toRaw = (candidates: readonly RawCandidate[]): RawCandidate[] =>
@@ -158,14 +122,6 @@ async function dumpCandidates(
   out.end();
   await once(out, 'finish');
   log(`wrote ${file}`);
-}
-
-async function writeJsonLines(file: string, lines: readonly object[]): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(
-    file,
-    lines.map((l) => JSON.stringify(l)).join('\n') + (lines.length ? '\n' : ''),
-  );
 }
 
 interface BaselineResult {
@@ -255,8 +211,8 @@ async function main(): Promise<void> {
 
   const timings: Record<string, number> = {};
   let t0 = Date.now();
-  if (!values['reuse-db']) script('reset.sh');
-  script('start.sh');
+  if (!values['reuse-db']) runNeo4jScript('reset.sh', INSTANCE_ENV);
+  runNeo4jScript('start.sh', INSTANCE_ENV);
   timings.neo4jStartS = (Date.now() - t0) / 1000;
 
   const config = parseConfig({
@@ -285,7 +241,10 @@ async function main(): Promise<void> {
     t0 = Date.now();
     entities = values['reuse-db']
       ? 0
-      : await importKb(services, values.kb, config.limits.maxBatchSize);
+      : await importBenchmarkKb(services, values.kb, {
+          batchSize: Math.min(BATCH, config.limits.maxBatchSize),
+          log,
+        });
     timings.importS = (Date.now() - t0) / 1000;
     log(`registered ${entities} entities in ${timings.importS.toFixed(0)} s`);
     if (values['import-only']) return;
@@ -337,7 +296,7 @@ async function main(): Promise<void> {
     timings.scoringS = (Date.now() - t0) / 1000;
   } finally {
     await backend.close();
-    if (!values['keep-db'] && !values['import-only']) script('stop.sh');
+    if (!values['keep-db'] && !values['import-only']) runNeo4jScript('stop.sh', INSTANCE_ENV);
   }
   if (values['import-only'] || values['candidates-out'] !== undefined) return;
   timings.wallS = (Date.now() - started) / 1000;

@@ -28,7 +28,7 @@ export async function writeReport(
   );
 }
 
-function optionalNumber(value: string | undefined, name: string): number | undefined {
+export function optionalNumber(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
   if (!Number.isFinite(parsed)) throw new Error(`--${name} must be a number`);

@@ -1,19 +1,17 @@
-import { spawnSync } from 'node:child_process';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, type App } from '../../src/app.js';
-import { importLineToEntityInput, readImportBatches } from '../../src/cli/import-file.js';
 import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
-import type { Services } from '../../src/graphql/context.js';
 import { readGoldQueries, type GoldQuery, type PredictionLine } from '../harness/format.js';
 import { machine } from '../harness/machine.js';
 import { writeReport } from '../harness/score.js';
 import { scorePredictions } from '../harness/scoring.js';
 import { writeFormatted } from '../harness/write.js';
+import { importBenchmarkKb, runNeo4jScript, writeJsonLines } from '../harness/benchmark-db.js';
 import {
   dataUrlOf,
   emptyLine,
@@ -61,14 +59,6 @@ const INSTANCE_ENV = {
   NEO4J_HTTP_PORT: '7481',
 };
 
-function script(name: string): void {
-  const result = spawnSync('bash', [path.join(PROJECT_ROOT, 'db/neo4j', name)], {
-    env: { ...process.env, ...INSTANCE_ENV },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (result.status !== 0) throw new Error(`db/neo4j/${name} failed (${result.status})`);
-}
-
 function log(message: string): void {
   process.stderr.write(`[service-eval ${new Date().toISOString()}] ${message}\n`);
 }
@@ -80,34 +70,6 @@ async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** The KB through the service's EntityService, as run-baselines.ts registers it. */
-async function importKb(services: Services, kbFile: string, maxBatch: number): Promise<number> {
-  let count = 0;
-  for await (const batch of readImportBatches(kbFile, Math.min(BATCH, maxBatch))) {
-    const inputs = await Promise.all(
-      batch.map((line) =>
-        // Only the import fields: concept, split and source are the benchmark's bookkeeping.
-        importLineToEntityInput(
-          {
-            id: line.id,
-            name: line.name,
-            ...(line.aliases ? { aliases: line.aliases } : {}),
-            ...(line.description !== undefined ? { description: line.description } : {}),
-            ...(line.domain !== undefined ? { domain: line.domain } : {}),
-            ...(line.tags ? { tags: line.tags } : {}),
-            ...(line.images ? { images: line.images.map((i) => ({ path: i.path })) } : {}),
-          },
-          PROJECT_ROOT,
-        ),
-      ),
-    );
-    await services.entities.registerMany(inputs);
-    count += inputs.length;
-    if (count % 500 < BATCH) log(`registered ${count} entities`);
-  }
-  return count;
 }
 
 interface Answer {
@@ -213,14 +175,6 @@ async function runMode(app: App, mode: Mode, queries: readonly GoldQuery[]): Pro
   return { lines, clientMs, serverMs, wallS, errors, first };
 }
 
-async function writeJsonLines(file: string, lines: readonly object[]): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(
-    file,
-    lines.map((l) => JSON.stringify(l)).join('\n') + (lines.length ? '\n' : ''),
-  );
-}
-
 async function readBaselines(file: string): Promise<BaselineRow[]> {
   let value: unknown;
   try {
@@ -285,8 +239,8 @@ async function main(): Promise<void> {
 
   const timings: Record<string, number> = {};
   let t0 = Date.now();
-  if (!values['reuse-db']) script('reset.sh');
-  script('start.sh');
+  if (!values['reuse-db']) runNeo4jScript('reset.sh', INSTANCE_ENV);
+  runNeo4jScript('start.sh', INSTANCE_ENV);
   timings.neo4jStartS = (Date.now() - t0) / 1000;
 
   const config = parseConfig({
@@ -325,7 +279,10 @@ async function main(): Promise<void> {
     t0 = Date.now();
     entities = values['reuse-db']
       ? 0
-      : await importKb(app.services, values.kb, config.limits.maxBatchSize);
+      : await importBenchmarkKb(app.services, values.kb, {
+          batchSize: Math.min(BATCH, config.limits.maxBatchSize),
+          log,
+        });
     timings.importS = (Date.now() - t0) / 1000;
     log(`registered ${entities} entities in ${timings.importS.toFixed(0)} s`);
     if (values['import-only']) return;
@@ -365,7 +322,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await app?.close();
-    if (!values['keep-db'] && !values['import-only']) script('stop.sh');
+    if (!values['keep-db'] && !values['import-only']) runNeo4jScript('stop.sh', INSTANCE_ENV);
   }
   if (values['import-only']) return;
   timings.wallS = (Date.now() - started) / 1000;

@@ -12,7 +12,7 @@ import {
 } from '../harness/format.js';
 import { machine } from '../harness/machine.js';
 import { pct, withCI } from '../harness/report.js';
-import { writeReport } from '../harness/score.js';
+import { optionalNumber, writeReport } from '../harness/score.js';
 import {
   DEFAULT_RESAMPLES,
   DEFAULT_SEED,
@@ -401,13 +401,6 @@ export async function scoreRuns(options: ScoreRunsOptions): Promise<ScoreRunsRes
   // What was written, i.e. after Prettier (tables aligned).
   const readme = await readFile(readmeFile, 'utf8');
   return { summary, readme, reports };
-}
-
-function optionalNumber(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed)) throw new Error(`--${name} must be a number`);
-  return parsed;
 }
 
 export async function main(argv: readonly string[]): Promise<void> {

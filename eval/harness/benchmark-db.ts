@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { importLineToEntityInput, readImportBatches } from '../../src/cli/import-file.js';
+import type { Services } from '../../src/graphql/context.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
+
+/**
+ * What the evaluation runners (baselines, service) share: their own Neo4j instance, the benchmark
+ * KB registered through the service, and JSON-lines output.
+ */
+
+/** Environment naming a disposable Neo4j instance of `db/neo4j/*.sh`. */
+export type InstanceEnv = Readonly<Record<string, string>>;
+
+/** Runs `db/neo4j/<name>` (reset.sh, start.sh, stop.sh) for the instance; throws on failure. */
+export function runNeo4jScript(name: string, instance: InstanceEnv): void {
+  const result = spawnSync('bash', [path.join(PROJECT_ROOT, 'db/neo4j', name)], {
+    env: { ...process.env, ...instance },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (result.status !== 0) throw new Error(`db/neo4j/${name} failed (${result.status})`);
+}
+
+/** Registers a benchmark `kb.jsonl` through EntityService in batches; returns the count. */
+export async function importBenchmarkKb(
+  services: Services,
+  kbFile: string,
+  options: { readonly batchSize: number; readonly log: (message: string) => void },
+): Promise<number> {
+  let count = 0;
+  for await (const batch of readImportBatches(kbFile, options.batchSize)) {
+    const inputs = await Promise.all(
+      batch.map((line) =>
+        // Only the import fields: concept, split and source are the benchmark's bookkeeping.
+        importLineToEntityInput(
+          {
+            id: line.id,
+            name: line.name,
+            ...(line.aliases ? { aliases: line.aliases } : {}),
+            ...(line.description !== undefined ? { description: line.description } : {}),
+            ...(line.domain !== undefined ? { domain: line.domain } : {}),
+            ...(line.tags ? { tags: line.tags } : {}),
+            ...(line.images ? { images: line.images.map((i) => ({ path: i.path })) } : {}),
+          },
+          PROJECT_ROOT,
+        ),
+      ),
+    );
+    await services.entities.registerMany(inputs);
+    count += inputs.length;
+    if (count % 500 < options.batchSize) options.log(`registered ${count} entities`);
+  }
+  return count;
+}
+
+export async function writeJsonLines(file: string, lines: readonly object[]): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(
+    file,
+    lines.map((l) => JSON.stringify(l)).join('\n') + (lines.length ? '\n' : ''),
+  );
+}
