@@ -95,8 +95,9 @@ class Predictor:
         options = []  # (affinity, mention, region)
         trials = [(mi, ri) for mi, rm in enumerate(ranked_m) if rm for ri in range(len(q.regions))]
         tops_of = {mi: ranked_m[mi][0] for mi, _ in trials}
-        trial_units = [with_extra(make_unit(qi, qc, mi, ri, None), [tops_of[mi][0]]) for mi, ri in trials]
-        gains = self.rank(trial_units) if self.pair_gain_weight else [[] for _ in trials]
+        gains: list[Ranked] = [[] for _ in trials]  # the pair contexts are only scored when weighted
+        if self.pair_gain_weight:
+            gains = self.rank([with_extra(make_unit(qi, qc, mi, ri, None), [tops_of[mi][0]]) for mi, ri in trials])
         for (mi, ri), ranked in zip(trials, gains):
             best, alone = tops_of[mi]
             cosine = qc.region_hits[ri].get(best, {}).get("DENSE_IMAGE", 0.0)
