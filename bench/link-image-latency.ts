@@ -1,207 +1,235 @@
 /**
- * End-to-end latency of `linkImage` (the service call, without HTTP) on the benchmark fixture's
- * composed scenes, per stage, on this machine, against the Neo4j of NEO4J_URI. Registers the
- * fixture's 20 entities under a throw-away domain, links each scene in three modes, and removes
- * everything it wrote. Writes bench/results/link-image-latency.{json,md}.
+ * Latency of `linkImage` over HTTP (issue 6): the real app on an ephemeral port, the benchmark KB
+ * (3,259 entities) registered in its own Neo4j, 1,000 candidates per mention and per region, test
+ * queries with at most 5 regions, in the evaluation's three modes. Reports p50 / p95 / p99 of the
+ * client's wall time (HTTP included) and of the server's total, and p50 / p95 per pipeline stage.
+ * Writes bench/results/link-image-latency.{json,md}.
  *
- *   NEO4J_URI=bolt://127.0.0.1:7690 npx tsx bench/link-image-latency.ts [--runs 10]
+ *   npx tsx bench/link-image-latency.ts                # resets the svc-eval instance, imports the KB
+ *   npx tsx bench/link-image-latency.ts --reuse-db     # after run-service-eval.ts --keep-db
  *
  * A benchmark, not a test: the figures depend on the machine and on what else it is doing.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createServices, openBackend } from '../src/backend.js';
+import { createApp, type App } from '../src/app.js';
 import { parseConfig } from '../src/config.js';
-import type { ImageSource } from '../src/images/image-source.js';
 import { createLogger } from '../src/logger.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import type { LinkImageInput, LinkStage } from '../src/services/linking-service.js';
+import {
+  importBenchmarkKb,
+  runNeo4jScript,
+  SERVICE_EVAL_INSTANCE,
+} from '../eval/harness/benchmark-db.js';
+import { readGoldQueries, type GoldQuery } from '../eval/harness/format.js';
+import { linkImage } from '../eval/service/client.js';
+import {
+  dataUrlOf,
+  linkInputOf,
+  MODE_INFO,
+  parseModes,
+  type Mode,
+} from '../eval/service/convert.js';
+import { LINK_STAGES } from '../src/services/linking-service.js';
 import { benchMachine, percentile, round } from './report.js';
 
 const { values } = parseArgs({
   options: {
-    runs: { type: 'string', default: '10' },
+    kb: { type: 'string', default: 'var/benchmark/kb.jsonl' },
+    queries: { type: 'string', default: 'var/benchmark/queries.jsonl' },
+    modes: { type: 'string', default: 'vandt-kg,vt-kg-given,vt-kg-auto' },
+    sample: { type: 'string', default: '30' },
+    runs: { type: 'string', default: '3' },
+    candidates: { type: 'string', default: '1000' },
+    'max-regions': { type: 'string', default: '5' },
+    'reuse-db': { type: 'boolean', default: false },
+    'keep-db': { type: 'boolean', default: false },
     out: { type: 'string', default: path.join(PROJECT_ROOT, 'bench/results') },
   },
 });
+const sampleSize = Number(values.sample);
 const runs = Number(values.runs);
-const WARM_UP = 2;
-const SCENES = ['q-000008', 'q-000009', 'q-000010'];
+const candidates = Number(values.candidates);
+const maxRegions = Number(values['max-regions']);
+const modes = parseModes(values.modes);
 
-interface KbLine {
-  id: string;
-  name: string;
-  aliases: string[];
-  description: string;
-  tags: string[];
-  images: { path: string }[];
-}
-interface QueryLine {
-  id: string;
-  caption: string;
-  image: string;
-  mentions: { id: string; start: number; end: number }[];
-  regions: { id: string; box: [number, number, number, number] }[];
-  pairs: { mention: string; region: string }[];
+function log(message: string): void {
+  process.stderr.write(`[link-image-latency ${new Date().toISOString()}] ${message}\n`);
 }
 
-async function readJsonl<T>(file: string): Promise<T[]> {
-  return (await readFile(path.join(PROJECT_ROOT, file), 'utf8'))
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as T);
+/** A sample of the test split: the representative one, and the multi-region stress case. */
+interface QueryGroup {
+  readonly name: string;
+  readonly queries: readonly GoldQuery[];
 }
 
-const bytesOf = async (file: string): Promise<ImageSource> => ({
-  kind: 'bytes',
-  bytes: new Uint8Array(await readFile(path.join(PROJECT_ROOT, file))),
-  label: file,
-});
+/** `size` queries spread evenly over the eligible ones (deterministic). */
+function spread(eligible: readonly GoldQuery[], size: number): GoldQuery[] {
+  const step = Math.max(1, eligible.length / size);
+  const picked: GoldQuery[] = [];
+  for (let i = 0; picked.length < size && Math.floor(i) < eligible.length; i += step) {
+    picked.push(eligible[Math.floor(i)]!);
+  }
+  return picked;
+}
 
-type Mode = 'V&T-KG: gold spans, boxes, pairs' | 'V-T-KG: gold spans, boxes' | 'V-T-KG: automatic';
-const MODES: readonly Mode[] = [
-  'V&T-KG: gold spans, boxes, pairs',
-  'V-T-KG: gold spans, boxes',
-  'V-T-KG: automatic',
-];
+function queryGroups(all: readonly GoldQuery[]): QueryGroup[] {
+  const test = all.filter((q) => q.split === 'test' && q.regions.length <= maxRegions);
+  const busiest = Math.max(1, maxRegions - 1);
+  return [
+    {
+      name: `test queries with 1–${maxRegions} regions`,
+      queries: spread(test, sampleSize),
+    },
+    {
+      name: `scenes with ${busiest}–${maxRegions} regions`,
+      queries: spread(
+        test.filter((q) => q.kind === 'scene' && q.regions.length >= busiest),
+        sampleSize,
+      ),
+    },
+  ].filter((group) => group.queries.length > 0);
+}
 
-async function inputOf(q: QueryLine, mode: Mode, domain: string): Promise<LinkImageInput> {
-  const base = {
-    image: await bytesOf(q.image),
-    caption: q.caption,
-    candidates: 100,
-    nilThreshold: null,
-    domain,
-  };
-  if (mode === 'V-T-KG: automatic') return { ...base, mentions: null, regions: null, pairs: null };
-  const mentionIndex = new Map(q.mentions.map((m, index) => [m.id, index]));
-  const regionIndex = new Map(q.regions.map((r, index) => [r.id, index]));
+interface Distribution {
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+  readonly meanMs: number;
+}
+
+function distribution(samples: readonly number[]): Distribution {
+  const sorted = [...samples].sort((a, b) => a - b);
   return {
-    ...base,
-    mentions: q.mentions.map(({ start, end }) => ({ start, end })),
-    regions: q.regions.map(({ box: [x, y, width, height] }) => ({ x, y, width, height })),
-    pairs:
-      mode === 'V-T-KG: gold spans, boxes'
-        ? null
-        : q.pairs.map((p) => ({
-            mention: mentionIndex.get(p.mention) ?? -1,
-            region: regionIndex.get(p.region) ?? -1,
-          })),
+    p50Ms: round(percentile(sorted, 0.5)),
+    p95Ms: round(percentile(sorted, 0.95)),
+    p99Ms: round(percentile(sorted, 0.99)),
+    meanMs: round(sorted.reduce((sum, v) => sum + v, 0) / Math.max(1, sorted.length)),
   };
 }
 
-const imageDir = await mkdtemp(path.join(os.tmpdir(), 'polylink-bench-'));
-const config = parseConfig({
-  ...process.env,
-  POLYLINK_IMAGE_DIR: imageDir,
-  POLYLINK_MIGRATE_ON_START: 'true',
-});
-const logger = createLogger('warn');
-const backend = await openBackend(config, logger);
-const services = createServices({
-  backend,
-  config,
-  logger,
-  publicBaseUrl: 'http://127.0.0.1:4000',
-});
-const tag = randomUUID().slice(0, 8);
-const domain = `bench-${tag}`;
-const prefix = `${domain}:`;
+interface ModeLatency {
+  readonly mode: Mode;
+  readonly title: string;
+  readonly group: string;
+  readonly requests: number;
+  readonly errors: number;
+  readonly meanMentions: number;
+  readonly meanRegions: number;
+  readonly http: Distribution;
+  readonly server: Distribution;
+  /** Per stage (server timing): p50 and p95 ms. */
+  readonly stages: Record<string, { p50Ms: number; p95Ms: number }>;
+}
 
-const results: {
-  mode: Mode;
-  samples: number;
-  p50Ms: number;
-  p95Ms: number;
-  stages: Record<string, number>;
-}[] = [];
-try {
-  const kb = await readJsonl<KbLine>('test/fixtures/benchmark/kb.jsonl');
-  await services.entities.registerMany(
-    await Promise.all(
-      kb.map(async (entity) => ({
-        id: `${prefix}${entity.id}`,
-        name: entity.name,
-        aliases: entity.aliases,
-        description: entity.description,
-        domain,
-        tags: entity.tags,
-        images: await Promise.all(entity.images.map((image) => bytesOf(image.path))),
-      })),
-    ),
+async function measureMode(app: App, mode: Mode, group: QueryGroup) {
+  const inputs = await Promise.all(
+    group.queries.map(async (query) => {
+      const bytes = new Uint8Array(await readFile(path.resolve(PROJECT_ROOT, query.image)));
+      return linkInputOf(query, mode, { dataUrl: dataUrlOf(bytes, query.image), candidates });
+    }),
   );
-  const queries = (await readJsonl<QueryLine>('test/fixtures/benchmark/queries.jsonl')).filter(
-    (q) => SCENES.includes(q.id),
-  );
-  for (const mode of MODES) {
-    const inputs = await Promise.all(queries.map((q) => inputOf(q, mode, domain)));
-    for (let warm = 0; warm < WARM_UP; warm += 1) {
-      for (const input of inputs) await services.linking.link(input);
-    }
-    const totals: number[] = [];
-    const stages = new Map<LinkStage, number[]>();
-    for (let run = 0; run < runs; run += 1) {
-      for (const input of inputs) {
-        const { timing } = await services.linking.link(input);
-        for (const { stage, ms } of timing) {
-          if (stage === 'total') totals.push(ms);
-          else stages.set(stage, [...(stages.get(stage) ?? []), ms]);
-        }
+  // One untimed pass: loads lazily created models (the vision models of automatic mode), warms
+  // Neo4j's page cache and the JIT.
+  for (const input of inputs) await linkImage(app, input);
+  const http: number[] = [];
+  const server: number[] = [];
+  const stages = new Map<string, number[]>();
+  let errors = 0;
+  let mentions = 0;
+  let regions = 0;
+  for (let run = 0; run < runs; run += 1) {
+    for (const input of inputs) {
+      const answer = await linkImage(app, input);
+      if (!answer.result) {
+        errors += 1;
+        log(`${mode}: ${answer.error}`);
+        continue;
+      }
+      http.push(answer.ms);
+      const triples = answer.result.triples;
+      mentions += new Set(triples.flatMap((t) => (t.mention ? [t.mention.start] : []))).size;
+      regions += new Set(triples.flatMap((t) => (t.region ? [`${t.region.x},${t.region.y}`] : [])))
+        .size;
+      for (const { stage, ms } of answer.result.timing) {
+        if (stage === 'total') server.push(ms);
+        else stages.set(stage, [...(stages.get(stage) ?? []), ms]);
       }
     }
-    totals.sort((a, b) => a - b);
-    results.push({
-      mode,
-      samples: totals.length,
-      p50Ms: round(percentile(totals, 0.5)),
-      p95Ms: round(percentile(totals, 0.95)),
-      stages: Object.fromEntries(
-        [...stages].map(([stage, ms]) => [
-          stage,
-          round(
-            percentile(
-              [...ms].sort((a, b) => a - b),
-              0.5,
-            ),
-          ),
-        ]),
-      ),
-    });
-    console.log(JSON.stringify(results.at(-1)));
+  }
+  const answered = Math.max(1, http.length);
+  const result: ModeLatency = {
+    mode,
+    title: MODE_INFO[mode].title,
+    group: group.name,
+    requests: http.length,
+    errors,
+    meanMentions: round(mentions / answered),
+    meanRegions: round(regions / answered),
+    http: distribution(http),
+    server: distribution(server),
+    stages: Object.fromEntries(
+      LINK_STAGES.filter((stage) => stages.has(stage)).map((stage) => {
+        const { p50Ms, p95Ms } = distribution(stages.get(stage)!);
+        return [stage, { p50Ms, p95Ms }];
+      }),
+    ),
+  };
+  log(`${mode}: ${JSON.stringify(result)}`);
+  return result;
+}
+
+const groups = queryGroups(await readGoldQueries(values.queries));
+if (groups.length === 0) throw new Error(`no test queries with 1..${maxRegions} regions`);
+log(`${groups.map((g) => `${g.queries.length} ${g.name}`).join(', ')}; ${runs} runs each`);
+
+if (!values['reuse-db']) runNeo4jScript('reset.sh', SERVICE_EVAL_INSTANCE);
+runNeo4jScript('start.sh', SERVICE_EVAL_INSTANCE);
+const config = parseConfig({
+  ...process.env,
+  NEO4J_URI: `bolt://127.0.0.1:${SERVICE_EVAL_INSTANCE.NEO4J_BOLT_PORT}`,
+  NEO4J_USER: 'neo4j',
+  NEO4J_PASSWORD: '',
+  NEO4J_DATABASE: 'neo4j',
+  POLYLINK_HOST: '127.0.0.1',
+  POLYLINK_PORT: '0',
+  POLYLINK_PUBLIC_URL: '',
+  POLYLINK_IMAGE_DIR: path.join(PROJECT_ROOT, 'var/eval/svc-eval-images'),
+  POLYLINK_MAX_CANDIDATES: String(candidates),
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+});
+const app = await createApp(config, createLogger(config.logLevel));
+const results: ModeLatency[] = [];
+let entities: number;
+try {
+  if (!values['reuse-db']) {
+    await importBenchmarkKb(app.services, values.kb, { batchSize: 50, log });
+  }
+  entities = (await app.services.queries.page({ first: 1 })).totalCount;
+  log(`${entities} entities in the graph`);
+  if (entities < candidates) {
+    log(`warning: fewer entities (${entities}) than candidates asked for (${candidates})`);
+  }
+  for (const mode of modes) {
+    for (const group of groups) results.push(await measureMode(app, mode, group));
   }
 } finally {
-  await backend.graph.write('bench.cleanup', async (tx) => {
-    await tx.query(
-      `MATCH (l:LinkedImage {domain: $domain})
-       OPTIONAL MATCH (l)-[:OF_IMAGE]->(i:Image)
-       OPTIONAL MATCH (l)-[:HAS_FINDING]->(f:Finding)
-       DETACH DELETE l, f
-       WITH DISTINCT i WHERE i IS NOT NULL AND NOT (i)--()
-       DELETE i`,
-      { domain },
-    );
-    await tx.query(
-      `MATCH (e:Entity) WHERE e.id STARTS WITH $prefix
-       OPTIONAL MATCH (e)-[:HAS_IMAGE]->(i:Image)
-       DETACH DELETE e
-       WITH DISTINCT i WHERE i IS NOT NULL AND NOT (i)--()
-       DELETE i`,
-      { prefix },
-    );
-  });
-  await backend.close();
-  await rm(imageDir, { recursive: true, force: true });
+  await app.close();
+  if (!values['keep-db']) runNeo4jScript('stop.sh', SERVICE_EVAL_INSTANCE);
 }
 
 const report = {
   date: new Date().toISOString(),
-  bundle: backend.encoders?.bundleId ?? null,
-  scenes: SCENES,
+  bundle: app.backend.models?.manifest.id ?? null,
+  executionProvider: config.models.executionProvider,
+  intraOpThreads: config.models.intraOpThreads,
+  entities,
+  candidates,
+  maxRegions,
+  groups: groups.map((g) => ({ name: g.name, queries: g.queries.map((q) => q.id) })),
   runs,
-  warmUp: WARM_UP,
+  warmUp: 'one untimed pass over the queries per mode',
   machine: benchMachine(),
   results,
 };
@@ -210,18 +238,22 @@ await writeFile(
   path.join(values.out, 'link-image-latency.json'),
   `${JSON.stringify(report, null, 2)}\n`,
 );
-const stageNames = Object.keys(results[0]?.stages ?? {});
+const stageNames = LINK_STAGES.filter(
+  (stage) => stage !== 'total' && results.some((r) => r.stages[stage]),
+);
+const { machine } = report;
 await writeFile(
   path.join(values.out, 'link-image-latency.md'),
   [
-    `Measured ${report.date.slice(0, 10)} on ${report.machine.cpuModel} (${report.machine.cores} cores), ${report.machine.os}, Node ${report.machine.node}, bundle ${report.bundle}, load average at the end ${report.machine.loadAverageAtEnd.join(' ')}; scenes ${SCENES.join(', ')} of test/fixtures/benchmark (320x160, 4-6 mentions, 5-7 regions, 20 entities in the domain), ${runs} runs each after ${WARM_UP} warm-up runs. Stage columns are p50 ms.`,
+    `Measured ${report.date.slice(0, 10)} on ${machine.cpuModel} (${machine.cores} cores), ${machine.os}, Node ${machine.node}, bundle ${report.bundle}, load average at the end ${machine.loadAverageAtEnd.join(' ')}. The app over HTTP on ${report.entities} entities, ${candidates} candidates per mention and per region; ${groups.map((g) => `${g.queries.length} ${g.name}`).join(' and ')} (evenly spread over the split), ${runs} timed runs each after one untimed pass per mode and sample. Mentions and regions are means per request. The caption side and the image side of a request run concurrently, so stage times overlap and add up to more than the total. HTTP = the client's wall time per request; stage columns are server p50 ms.`,
     '',
-    `| mode | p50 ms | p95 ms | ${stageNames.join(' | ')} |`,
-    `| --- | --: | --: | ${stageNames.map(() => '--:').join(' | ')} |`,
+    `| mode | sample | mentions | regions | HTTP p50 | HTTP p95 | HTTP p99 | server p50 | ${stageNames.join(' | ')} |`,
+    `| --- | --- | --: | --: | --: | --: | --: | --: | ${stageNames.map(() => '--:').join(' | ')} |`,
     ...results.map(
       (r) =>
-        `| ${r.mode} | ${r.p50Ms} | ${r.p95Ms} | ${stageNames.map((s) => r.stages[s] ?? '').join(' | ')} |`,
+        `| ${r.title} | ${r.group} | ${r.meanMentions} | ${r.meanRegions} | ${r.http.p50Ms} | ${r.http.p95Ms} | ${r.http.p99Ms} | ${r.server.p50Ms} | ${stageNames.map((s) => r.stages[s]?.p50Ms ?? '').join(' | ')} |`,
     ),
     '',
   ].join('\n'),
 );
+log(`wrote ${path.relative(PROJECT_ROOT, values.out)}/link-image-latency.{json,md}`);

@@ -33,6 +33,10 @@ export interface Config {
     /** 0 lets ONNX Runtime use one thread per core. */
     readonly intraOpThreads: number;
     readonly interOpThreads: number;
+    /** Idle ONNX Runtime threads spin-wait (faster alone on dedicated cores; slower shared). */
+    readonly spinning: boolean;
+    /** Entities whose linker candidate vector `linkImage` keeps in process (0: none). */
+    readonly candidateVectorCache: number;
   };
   readonly limits: {
     readonly maxBatchSize: number;
@@ -169,6 +173,13 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       ] as const),
       intraOpThreads: readInteger(env, 'POLYLINK_INTRA_OP_THREADS', 0, [0, 256]),
       interOpThreads: readInteger(env, 'POLYLINK_INTER_OP_THREADS', 1, [1, 256]),
+      spinning: readBoolean(env, 'POLYLINK_ONNX_SPINNING', false),
+      candidateVectorCache: readInteger(
+        env,
+        'POLYLINK_CANDIDATE_VECTOR_CACHE',
+        100_000,
+        [0, 10_000_000],
+      ),
     },
     limits: {
       maxBatchSize: readInteger(env, 'POLYLINK_MAX_BATCH', 100, [1, 10_000]),

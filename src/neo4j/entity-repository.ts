@@ -57,6 +57,31 @@ export const ENTITY_FIELDS = `e {
   createdAt: toString(e.createdAt), updatedAt: toString(e.updatedAt)
 }`;
 
+/** What a candidate list needs of an entity: its id, the names the rules match, and its content hash. */
+export interface EntityKey {
+  readonly id: string;
+  readonly name: string;
+  readonly aliases: readonly string[];
+  readonly contentHash: string;
+}
+
+/** A map projection of an Entity node bound to `e`, typed by the record it yields. */
+export interface EntityProjection<E> {
+  readonly cypher: string;
+  /** Never set: only carries the record type. */
+  readonly record?: E;
+}
+
+export const ENTITY_RECORD: EntityProjection<EntityRecord> = { cypher: ENTITY_FIELDS };
+
+/**
+ * The key fields only: at 1,000 candidates the full records (descriptions, tags) cost Neo4j and
+ * the driver more than the search itself, and `linkImage` uses none of them.
+ */
+export const ENTITY_KEY: EntityProjection<EntityKey> = {
+  cypher: `e { .id, .name, aliases: coalesce(e.aliases, []), contentHash: coalesce(e.contentHash, '') }`,
+};
+
 /** Map projection of an Image node bound to `i` into an ImageRecord. */
 export const IMAGE_FIELDS = `i {
   .sha256, .mime, .format, .width, .height, .byteSize, .url, createdAt: toString(i.createdAt)
@@ -259,23 +284,24 @@ export async function findImageVectors(
   );
 }
 
-export interface ScoredEntity {
-  readonly entity: EntityRecord;
+export interface ScoredEntity<E = EntityRecord> {
+  readonly entity: E;
   readonly score: number;
 }
 
 /** Lucene (BM25) search over one of the full-text indexes created by the migrations. */
-export async function searchFullText(
+export async function searchFullText<E = EntityRecord>(
   tx: Tx,
   index: 'entity_text' | 'entity_names',
   luceneQuery: string,
-  options: { limit: number; domain: string | null },
-): Promise<ScoredEntity[]> {
-  return tx.query<{ entity: EntityRecord; score: number }>(
+  options: { limit: number; domain: string | null; projection?: EntityProjection<E> },
+): Promise<ScoredEntity<E>[]> {
+  const projection = options.projection ?? (ENTITY_RECORD as EntityProjection<unknown>);
+  return tx.query<{ entity: E; score: number }>(
     `CALL db.index.fulltext.queryNodes($index, $luceneQuery, {limit: toInteger($fetch)})
      YIELD node AS e, score
      WHERE $domain IS NULL OR e.domain = $domain
-     RETURN ${ENTITY_FIELDS} AS entity, score
+     RETURN ${projection.cypher} AS entity, score
      ORDER BY score DESC, e.id
      LIMIT toInteger($limit)`,
     {

@@ -89,29 +89,38 @@ export interface LinkedImageWrite extends LinkedImageHeader {
   readonly findings: readonly StoredFinding[];
 }
 
+/** An entity's cached candidate vector, with the content hash it was read with. */
+export interface StoredCandidateVector {
+  readonly id: string;
+  readonly contentHash: string;
+  readonly vector: Float32Array;
+}
+
 /** Cached candidate vectors of entities, made by the linker asked about. */
 export interface CandidateVectors {
-  readonly vectors: ReadonlyMap<string, number[]>;
+  readonly vectors: readonly StoredCandidateVector[];
   /** Ids asked about whose vector is missing or was made by another linker (or that are gone). */
   readonly stale: readonly string[];
 }
 
-/** One query for every candidate of a request: the cached `Entity.candidateVector`s. */
+/** One query for the candidates of a request: their cached `Entity.candidateVector`s. */
 export async function findCandidateVectors(
   tx: Tx,
   ids: readonly string[],
   fingerprint: string,
 ): Promise<CandidateVectors> {
-  if (ids.length === 0) return { vectors: new Map(), stale: [] };
-  const rows = await tx.query<{ id: string; vector: number[] | null }>(
+  if (ids.length === 0) return { vectors: [], stale: [] };
+  const rows = await tx.query<{ id: string; contentHash: string; vector: number[] | null }>(
     `MATCH (e:Entity) WHERE e.id IN $ids
-     RETURN e.id AS id,
+     RETURN e.id AS id, coalesce(e.contentHash, '') AS contentHash,
             CASE WHEN e.candidateModel = $fingerprint THEN e.candidateVector END AS vector`,
     { ids, fingerprint },
   );
-  const vectors = new Map<string, number[]>();
-  for (const row of rows) if (row.vector) vectors.set(row.id, row.vector);
-  return { vectors, stale: ids.filter((id) => !vectors.has(id)) };
+  const vectors = rows.flatMap(({ id, contentHash, vector }) =>
+    vector ? [{ id, contentHash, vector: Float32Array.from(vector) }] : [],
+  );
+  const found = new Set(vectors.map((v) => v.id));
+  return { vectors, stale: ids.filter((id) => !found.has(id)) };
 }
 
 const LINK_PROPERTIES = `{

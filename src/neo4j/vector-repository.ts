@@ -1,5 +1,5 @@
 import type { Graph, Tx } from './driver.js';
-import { ENTITY_FIELDS, type EntityRecord } from './entity-repository.js';
+import { ENTITY_RECORD, type EntityProjection, type EntityRecord } from './entity-repository.js';
 
 /** The two k-NN indexes: entity text vectors and per-image vectors. */
 export const VECTOR_INDEXES = {
@@ -179,23 +179,33 @@ export async function setImageVectors(
   );
 }
 
-export interface VectorHit {
-  readonly entity: EntityRecord;
+export interface VectorHit<E = EntityRecord> {
+  readonly entity: E;
   /** Neo4j's cosine score, (1 + cos) / 2, in [0, 1]. */
   readonly score: number;
   /** For image hits: the image of the entity that matched. */
   readonly imageSha256?: string;
 }
 
+export interface VectorQuery<E> {
+  readonly vector: readonly number[];
+  readonly fingerprint: string;
+  readonly limit: number;
+  readonly domain: string | null;
+  /** Full records unless told otherwise. */
+  readonly projection?: EntityProjection<E>;
+}
+
 /** k nearest entities by text vector, ignoring vectors made by other weights. */
-export async function searchEntityText(
+export async function searchEntityText<E = EntityRecord>(
   tx: Tx,
-  query: { vector: readonly number[]; fingerprint: string; limit: number; domain: string | null },
-): Promise<VectorHit[]> {
-  return tx.query<{ entity: EntityRecord; score: number }>(
+  query: VectorQuery<E>,
+): Promise<VectorHit<E>[]> {
+  const projection = query.projection ?? (ENTITY_RECORD as EntityProjection<unknown>);
+  return tx.query<{ entity: E; score: number }>(
     `CALL db.index.vector.queryNodes($index, toInteger($fetch), $vector) YIELD node AS e, score
      WHERE e.textEncoder = $fingerprint AND ($domain IS NULL OR e.domain = $domain)
-     RETURN ${ENTITY_FIELDS} AS entity, score
+     RETURN ${projection.cypher} AS entity, score
      ORDER BY score DESC, e.id LIMIT toInteger($limit)`,
     {
       index: VECTOR_INDEXES.entityText.name,
@@ -209,18 +219,19 @@ export async function searchEntityText(
 }
 
 /** k nearest entities by any of their images' vectors (best image per entity). */
-export async function searchEntityImages(
+export async function searchEntityImages<E = EntityRecord>(
   tx: Tx,
-  query: { vector: readonly number[]; fingerprint: string; limit: number; domain: string | null },
-): Promise<VectorHit[]> {
-  return tx.query<{ entity: EntityRecord; score: number; imageSha256: string }>(
+  query: VectorQuery<E>,
+): Promise<VectorHit<E>[]> {
+  const projection = query.projection ?? (ENTITY_RECORD as EntityProjection<unknown>);
+  return tx.query<{ entity: E; score: number; imageSha256: string }>(
     `CALL db.index.vector.queryNodes($index, toInteger($fetch), $vector) YIELD node AS i, score
      WHERE i.imageEncoder = $fingerprint
      MATCH (e:Entity)-[:HAS_IMAGE]->(i)
      WHERE $domain IS NULL OR e.domain = $domain
      WITH e, i, score ORDER BY score DESC
      WITH e, collect({score: score, sha256: i.sha256})[0] AS best
-     RETURN ${ENTITY_FIELDS} AS entity, best.score AS score, best.sha256 AS imageSha256
+     RETURN ${projection.cypher} AS entity, best.score AS score, best.sha256 AS imageSha256
      ORDER BY score DESC, e.id LIMIT toInteger($limit)`,
     {
       index: VECTOR_INDEXES.image.name,

@@ -8,6 +8,7 @@ import { boxGeometry, mentionTokenPositions } from '../inference/linker-features
 import type { LinkerModel } from '../inference/linker-model.js';
 import { InferenceError } from '../inference/onnx-runtime.js';
 import type { TextEncoder } from '../inference/text-encoder.js';
+import { CandidateVectorCache, type CandidateKey } from '../linking/candidate-vector-cache.js';
 import { GraphGazetteer } from '../linking/gazetteer.js';
 import {
   candidateText,
@@ -24,6 +25,7 @@ import {
 } from '../linking/link-input.js';
 import {
   decide,
+  EMPTY_LIST,
   featureLayout,
   greedyPairs,
   knownPairUnits,
@@ -54,7 +56,7 @@ import type {
   StoredFinding,
   StoredLink,
 } from '../neo4j/link-repository.js';
-import type { CandidateService } from './candidate-service.js';
+import type { CandidateService, PreparedCandidateQuery } from './candidate-service.js';
 import type { DecodedImageEncoder, TextVectorEncoder } from './encoders.js';
 import type { ImageReader } from './image-reader.js';
 
@@ -79,10 +81,12 @@ export interface LinkingModels {
 
 export interface LinkingServiceDeps {
   readonly graph: Graph;
-  readonly candidates: Pick<CandidateService, 'search'>;
+  readonly candidates: Pick<CandidateService, 'searchKeys'>;
   readonly imageStore: ImageStore;
   readonly imageReader: Pick<ImageReader, 'read' | 'readSent'>;
-  readonly config: Pick<Config, 'images' | 'limits'>;
+  readonly config: Pick<Config, 'images' | 'limits'> & {
+    readonly models: Pick<Config['models'], 'candidateVectorCache'>;
+  };
   /** Where this service's GET /images/:sha256 is reachable from outside. */
   readonly publicBaseUrl: string;
   readonly logger: Logger;
@@ -181,7 +185,7 @@ interface Prepared {
   readonly regions: readonly LinkRegion[];
   readonly shared: SharedContext;
   readonly sources: UnitSources;
-  readonly vectors: ReadonlyMap<string, number[]>;
+  readonly vectors: ReadonlyMap<string, ArrayLike<number>>;
   readonly clock: StageClock;
 }
 
@@ -195,10 +199,12 @@ const LINK_WRITE_RETRIES = 1;
  */
 export class LinkingService {
   private readonly gazetteer: GraphGazetteer;
+  private readonly vectorCache: CandidateVectorCache;
   private proposer: Promise<RegionProposer> | null = null;
 
   constructor(private readonly deps: LinkingServiceDeps) {
     this.gazetteer = new GraphGazetteer(deps.graph);
+    this.vectorCache = new CandidateVectorCache(deps.config.models.candidateVectorCache);
   }
 
   async link(input: LinkImageInput): Promise<LinkImageResult> {
@@ -207,9 +213,7 @@ export class LinkingService {
     const models = this.readyModels();
     const clock = new StageClock();
     const image = await clock.time('decode', () => this.readImage(source, models));
-    const mentions = await clock.time('mentions', () => this.mentionsOf(request));
-    const regions = await clock.time('regions', () => this.regionsOf(request, image.decoded));
-    const prepared = await this.prepare({ models, request, image, clock }, { mentions, regions });
+    const prepared = await this.prepare({ models, request, image, clock });
     const task = taskOf(request);
     const threshold = request.nilThreshold ?? models.linker.thresholds[task] ?? null;
     const triples = (
@@ -321,27 +325,67 @@ export class LinkingService {
     return this.proposer;
   }
 
-  /** Token states, region features, candidate lists and candidate vectors of one request. */
-  private async prepare(
-    context: {
-      models: ReadyModels;
-      request: LinkRequest;
-      image: QueryImage;
-      clock: StageClock;
-    },
-    found: { mentions: LinkMention[]; regions: LinkRegion[] },
-  ): Promise<Prepared> {
+  /**
+   * Mentions, token states, region features, candidate lists and candidate vectors of one
+   * request. The caption side (mentions, text encoder, mention searches) and the image side
+   * (regions, image encoder, region searches) run concurrently: while Neo4j answers one side's
+   * searches, ONNX Runtime encodes the other's. Their stage times overlap, so the stages can add
+   * up to more than the total.
+   */
+  private async prepare(context: {
+    models: ReadyModels;
+    request: LinkRequest;
+    image: QueryImage;
+    clock: StageClock;
+  }): Promise<Prepared> {
     const { models, request, image, clock } = context;
-    const { mentions, regions } = found;
-    const text = await clock.time('encode-text', () => this.encodeText(models, request, mentions));
-    const boxes = regions.map((region) => region.box);
-    const visual = await clock.time('encode-regions', async () => ({
-      features: await models.image.regionFeatures(image.decoded, boxes),
-      crops: await models.image.embedCrops(image.decoded, boxes),
-    }));
-    const { mentionLists, regionLists, vectors } = await clock.time('candidates', () =>
-      this.candidatesOf({ models, request, mentions }, { text, crops: visual.crops }),
+    const keys = new Map<string, string>();
+    const search = (query: Omit<PreparedCandidateQuery, 'limit' | 'domain'>) =>
+      this.searchKeys({ ...query, limit: request.candidates, domain: domainOf(request) }, keys);
+    const [caption, visual] = await Promise.all([
+      (async () => {
+        const mentions = await clock.time('mentions', () => this.mentionsOf(request));
+        const text = await clock.time('encode-text', () =>
+          this.encodeText(models, request, mentions),
+        );
+        // One list per distinct mention text, as the linker's training lists were made.
+        const byText = await clock.time('candidates', async () => {
+          const lists = await Promise.all(
+            [...text.queryVectors].map(async ([mention, textVector]) => {
+              const list = await search({ mention, textVector, imageVector: null });
+              return [mention, list] as const;
+            }),
+          );
+          return new Map(lists);
+        });
+        const mentionLists = mentions.map(
+          (mention) => byText.get(candidateText(mention.text)) ?? EMPTY_LIST,
+        );
+        return { mentions, text, mentionLists };
+      })(),
+      (async () => {
+        const regions = await clock.time('regions', () => this.regionsOf(request, image.decoded));
+        const boxes = regions.map((region) => region.box);
+        const { features, crops } = await clock.time('encode-regions', async () => ({
+          features: await models.image.regionFeatures(image.decoded, boxes),
+          crops: await models.image.embedCrops(image.decoded, boxes),
+        }));
+        const regionLists = await clock.time('candidates', () =>
+          Promise.all(
+            crops.map((imageVector) => search({ mention: '', textVector: null, imageVector })),
+          ),
+        );
+        return { regions, features, regionLists };
+      })(),
+    ]);
+    const vectors = await clock.time('candidates', () =>
+      this.candidateVectors(
+        [...keys].map(([id, contentHash]): CandidateKey => ({ id, contentHash })),
+        models.linker.fingerprint,
+      ),
     );
+    const { mentions, text, mentionLists } = caption;
+    const { regions, features, regionLists } = visual;
     const { width, height } = image.decoded;
     return {
       models,
@@ -351,7 +395,7 @@ export class LinkingService {
         tokenStates: text.tokenStates,
         mentionPositions: text.positions,
         regions: regions.map(({ box }, index) => ({
-          features: visual.features[index]!,
+          features: features[index]!,
           geometry: boxGeometry([box.x, box.y, box.width, box.height], width, height),
         })),
       },
@@ -393,56 +437,42 @@ export class LinkingService {
     return { tokenStates: tokens.states, positions, queryVectors };
   }
 
+  /** One CandidateService list (key fields only); notes each listed entity's content hash. */
+  private async searchKeys(
+    query: PreparedCandidateQuery,
+    keys: Map<string, string>,
+  ): Promise<CandidateList> {
+    const found = await this.deps.candidates.searchKeys(query);
+    for (const { entity } of found) keys.set(entity.id, entity.contentHash);
+    return toCandidateList(found);
+  }
+
   /**
-   * One CandidateService list per distinct mention text and per region crop (as the linker's
-   * training lists were made), then every listed entity's cached candidate vector in one query.
+   * Every listed entity's candidate vector: from the in-process cache when its content hash
+   * matches, else in one query.
    */
-  private async candidatesOf(
-    context: { models: ReadyModels; request: LinkRequest; mentions: readonly LinkMention[] },
-    encoded: { text: { queryVectors: Map<string, Float32Array> }; crops: Float32Array[] },
-  ): Promise<{
-    mentionLists: CandidateList[];
-    regionLists: CandidateList[];
-    vectors: ReadonlyMap<string, number[]>;
-  }> {
-    const { models, request, mentions } = context;
-    const limit = request.candidates;
-    const domain = domainOf(request);
-    const search = this.deps.candidates;
-    const byText = new Map(
-      await Promise.all(
-        [...encoded.text.queryVectors].map(
-          async ([mention, textVector]) =>
-            [
-              mention,
-              toCandidateList(
-                await search.search({ mention, textVector, imageVector: null, limit, domain }),
-              ),
-            ] as const,
-        ),
+  private async candidateVectors(
+    keys: readonly CandidateKey[],
+    fingerprint: string,
+  ): Promise<Map<string, Float32Array>> {
+    const { found, missing } = this.vectorCache.lookup(keys);
+    if (missing.length === 0) return found;
+    const read = await this.deps.graph.read('linkImage.candidateVectors', (tx) =>
+      linkRepository.findCandidateVectors(
+        tx,
+        missing.map((key) => key.id),
+        fingerprint,
       ),
     );
-    const regionLists = await Promise.all(
-      encoded.crops.map(async (imageVector) =>
-        toCandidateList(
-          await search.search({ mention: '', textVector: null, imageVector, limit, domain }),
-        ),
-      ),
-    );
-    const mentionLists = mentions.map(
-      (mention) => byText.get(candidateText(mention.text)) ?? { order: [], hits: new Map() },
-    );
-    const ids = [...new Set([...mentionLists, ...regionLists].flatMap((list) => list.order))];
-    const found = await this.deps.graph.read('linkImage.candidateVectors', (tx) =>
-      linkRepository.findCandidateVectors(tx, ids, models.linker.fingerprint),
-    );
-    if (found.stale.length > 0) {
+    this.vectorCache.store(read.vectors);
+    for (const { id, vector } of read.vectors) found.set(id, vector);
+    if (read.stale.length > 0) {
       this.deps.logger.warn(
-        { count: found.stale.length, sample: found.stale.slice(0, 5) },
+        { count: read.stale.length, sample: read.stale.slice(0, 5) },
         'candidates without a current candidate vector were skipped; run reencodeEntities',
       );
     }
-    return { mentionLists, regionLists, vectors: found.vectors };
+    return found;
   }
 
   /** Contexts of all units in one encoder call, then their candidates scored in few runs. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cropRgb, decodeRgb } from '../../src/inference/image-preprocess.js';
+import { CandidateService } from '../../src/services/candidate-service.js';
 import { loadFixtureNations, readFixture, toDataUrl } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import sharp from 'sharp';
@@ -119,6 +120,30 @@ describe('dense candidate generation', () => {
     const list = await candidates({ image: { dataUrl: toDataUrl(png) } });
     expect(list[0]?.entity.id).toBe(`${t.prefix}photo:dog`);
     expect(list[0]?.generators.map((g) => g.generator)).toEqual(['DENSE_IMAGE']);
+  });
+
+  it('gives linkImage the same lists with the key fields only', async () => {
+    const encoders = t.app.backend.encoders!;
+    const service = new CandidateService(t.app.backend.graph, t.config.limits, encoders);
+    const query = {
+      mention: 'dog nation',
+      textVector: await encoders.text!.encodeQuery('dog nation'),
+      imageVector: await encoders.image!.encodeImage(readFixture(photos.dog)),
+      limit: 20,
+      domain: t.domain,
+    };
+    const full = await service.search(query);
+    const keys = await service.searchKeys(query);
+    expect(full.length).toBeGreaterThan(3);
+    expect(keys.map((c) => [c.entity.id, c.score, c.generators])).toEqual(
+      full.map((c) => [c.entity.id, c.score, c.generators]),
+    );
+    expect(keys[0]?.entity).toEqual({
+      id: full[0]!.entity.id,
+      name: full[0]!.entity.name,
+      aliases: full[0]!.entity.aliases,
+      contentHash: full[0]!.entity.contentHash,
+    });
   });
 
   it('takes a box of a stored image instead of a crop', async () => {

@@ -371,6 +371,42 @@ describe.skipIf(!hasLinker)(
       });
     });
 
+    it('scores an updated entity by its new candidate vector, and by the old one once restored', async () => {
+      const q = query('q-000008');
+      const input = { ...goldInput(q, { pairs: true }), nilThreshold: -1000 };
+      const first = await link(input);
+      const target = first.triples[0]!.entity!.id;
+      const scoreOf = (result: LinkData['linkImage']) => {
+        const triple = result.triples[0]!;
+        if (triple.entity?.id === target) return triple.score;
+        return triple.alternatives.find((a) => a.entity.id === target)?.score ?? null;
+      };
+      const update = async (description: string) => {
+        const result = await t.graphql<{ updateEntity: { description: string } }>(
+          `mutation ($id: ID!, $patch: EntityPatch!) {
+             updateEntity(id: $id, patch: $patch) { description }
+           }`,
+          { id: target, patch: { description } },
+        );
+        expect(result.errors).toBeUndefined();
+      };
+      const original = (
+        await t.graphql<{ entity: { description: string } }>(
+          'query ($id: ID!) { entity(id: $id) { description } }',
+          { id: target },
+        )
+      ).data!.entity.description;
+      const before = scoreOf(first);
+      expect(before).not.toBeNull();
+      // The linker cached this entity's vector in process; the update must not be scored by it.
+      await update('A kitchen appliance that toasts slices of bread.');
+      const updated = scoreOf(await link(input));
+      expect(updated === null || Math.abs(updated - before!) > 1).toBe(true);
+      await update(original);
+      // Back to the same vector; the BM25 features move a little with the index statistics.
+      expect(scoreOf(await link(input))).toBeCloseTo(before!, 1);
+    });
+
     it('is idempotent: linking the same image again leaves one LinkedImage with the same links', async () => {
       const q = query('q-000008');
       const first = await link(goldInput(q, { pairs: true }));

@@ -43,6 +43,26 @@ describe('model registry over the default bundle', () => {
     expect(Math.hypot(...query)).toBeCloseTo(1, 4);
   });
 
+  it('embeds a query image’s crops in one run exactly as encodeImage embeds each box', async () => {
+    const image = registry.encoders.image!;
+    const bytes = await fixture('darknet-dog.jpg');
+    const boxes = [
+      { x: 120, y: 200, width: 220, height: 340 },
+      { x: 0, y: 0, width: 300, height: 150 },
+      { x: 400, y: 50, width: 200, height: 250 },
+    ];
+    const crops = await image.decoded!.embedCrops(await decodeRgb(bytes), boxes);
+    expect(crops).toHaveLength(3);
+    for (const [index, box] of boxes.entries()) {
+      const alone = await image.encodeImage(bytes, box);
+      let largest = 0;
+      alone.forEach((value, i) => {
+        largest = Math.max(largest, Math.abs(value - crops[index]![i]!));
+      });
+      expect(largest).toBeLessThan(1e-6);
+    }
+  });
+
   it('loads the detector, faces and OCR once, on first use, and they read real images', async () => {
     const first = registry.vision();
     expect(registry.vision()).toBe(first);

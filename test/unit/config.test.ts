@@ -36,6 +36,8 @@ describe('parseConfig: defaults', () => {
         executionProvider: 'cpu',
         intraOpThreads: 0,
         interOpThreads: 1,
+        spinning: false,
+        candidateVectorCache: 100_000,
       },
       limits: { maxBatchSize: 100, maxPageSize: 200, maxCandidates: 100 },
       migrateOnStart: true,
@@ -65,6 +67,8 @@ describe('parseConfig: models', () => {
         POLYLINK_EXECUTION_PROVIDER: 'CUDA',
         POLYLINK_INTRA_OP_THREADS: '2',
         POLYLINK_INTER_OP_THREADS: '2',
+        POLYLINK_ONNX_SPINNING: 'true',
+        POLYLINK_CANDIDATE_VECTOR_CACHE: '0',
       },
       CWD,
     );
@@ -74,6 +78,8 @@ describe('parseConfig: models', () => {
       executionProvider: 'cuda',
       intraOpThreads: 2,
       interOpThreads: 2,
+      spinning: true,
+      candidateVectorCache: 0,
     });
   });
 

@@ -16,12 +16,13 @@ function service(models: LinkingModels | null): LinkingService {
   };
   return new LinkingService({
     graph: { read: unused, write: unused } as unknown as Graph,
-    candidates: { search: unused },
+    candidates: { searchKeys: unused },
     imageStore: new ImageStore('/nonexistent'),
     imageReader: { read: unused, readSent: unused },
     config: {
       images: { storeDir: '/nonexistent', maxBytes: 1024, maxPixels: 100, maxPerEntity: 1 },
       limits: { maxBatchSize: 1, maxPageSize: 10, maxCandidates: 100 },
+      models: { candidateVectorCache: 0 },
     },
     publicBaseUrl: 'http://127.0.0.1:4000',
     logger: createLogger('silent'),
