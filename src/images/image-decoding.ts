@@ -80,12 +80,17 @@ export async function inspectImage(
     );
   }
   try {
-    // failOn 'error' rejects truncated and corrupt pixel data; stats() forces a full decode.
+    // failOn 'error' rejects truncated and corrupt pixel data. A shrink to 8 pixels without
+    // shrink-on-load decodes every pixel while streaming, with a tiny output: 2 ms for a 640x320
+    // JPEG where stats() (which also computes entropy and sharpness) took 15.
     await sharp(bytes, {
       failOn: 'error',
       limitInputPixels: limits.maxPixels,
       animated: false,
-    }).stats();
+    })
+      .resize({ width: 8, fastShrinkOnLoad: false })
+      .raw()
+      .toBuffer();
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : 'decode failed';
     throw new ImageError(`The image is corrupt or truncated: ${reason}`, ErrorCode.InvalidImage);
