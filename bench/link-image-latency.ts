@@ -3,7 +3,7 @@
  * (3,259 entities) registered in its own Neo4j, 1,000 candidates per mention and per region, test
  * queries with at most 5 regions, in the evaluation's three modes. Reports p50 / p95 / p99 of the
  * client's wall time (HTTP included) and of the server's total, and p50 / p95 per pipeline stage.
- * Writes bench/results/link-image-latency.{json,md}.
+ * Writes bench/results/link-image-latency.{json,md} (`-c<N>` in the name for another --candidates).
  *
  *   npx tsx bench/link-image-latency.ts                # resets the svc-eval instance, imports the KB
  *   npx tsx bench/link-image-latency.ts --reuse-db     # after run-service-eval.ts --keep-db
@@ -53,6 +53,8 @@ const runs = Number(values.runs);
 const candidates = Number(values.candidates);
 const maxRegions = Number(values['max-regions']);
 const modes = parseModes(values.modes);
+/** The issue's setting (1,000 candidates) keeps the plain name; others say their count. */
+const baseName = candidates === 1000 ? 'link-image-latency' : `link-image-latency-c${candidates}`;
 
 function log(message: string): void {
   process.stderr.write(`[link-image-latency ${new Date().toISOString()}] ${message}\n`);
@@ -234,16 +236,13 @@ const report = {
   results,
 };
 await mkdir(values.out, { recursive: true });
-await writeFile(
-  path.join(values.out, 'link-image-latency.json'),
-  `${JSON.stringify(report, null, 2)}\n`,
-);
+await writeFile(path.join(values.out, `${baseName}.json`), `${JSON.stringify(report, null, 2)}\n`);
 const stageNames = LINK_STAGES.filter(
   (stage) => stage !== 'total' && results.some((r) => r.stages[stage]),
 );
 const { machine } = report;
 await writeFile(
-  path.join(values.out, 'link-image-latency.md'),
+  path.join(values.out, `${baseName}.md`),
   [
     `Measured ${report.date.slice(0, 10)} on ${machine.cpuModel} (${machine.cores} cores), ${machine.os}, Node ${machine.node}, bundle ${report.bundle}, load average at the end ${machine.loadAverageAtEnd.join(' ')}. The app over HTTP on ${report.entities} entities, ${candidates} candidates per mention and per region; ${groups.map((g) => `${g.queries.length} ${g.name}`).join(' and ')} (evenly spread over the split), ${runs} timed runs each after one untimed pass per mode and sample. Mentions and regions are means per request. The caption side and the image side of a request run concurrently, so stage times overlap and add up to more than the total. HTTP = the client's wall time per request; stage columns are server p50 ms.`,
     '',
@@ -256,4 +255,4 @@ await writeFile(
     '',
   ].join('\n'),
 );
-log(`wrote ${path.relative(PROJECT_ROOT, values.out)}/link-image-latency.{json,md}`);
+log(`wrote ${path.relative(PROJECT_ROOT, values.out)}/${baseName}.{json,md}`);
