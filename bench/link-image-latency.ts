@@ -14,13 +14,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, type App } from '../src/app.js';
-import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import {
   importBenchmarkKb,
   runNeo4jScript,
   SERVICE_EVAL_INSTANCE,
+  serviceEvalConfig,
 } from '../eval/harness/benchmark-db.js';
 import { readGoldQueries, type GoldQuery } from '../eval/harness/format.js';
 import { linkImage } from '../eval/service/client.js';
@@ -188,19 +188,7 @@ log(`${groups.map((g) => `${g.queries.length} ${g.name}`).join(', ')}; ${runs} r
 
 if (!values['reuse-db']) runNeo4jScript('reset.sh', SERVICE_EVAL_INSTANCE);
 runNeo4jScript('start.sh', SERVICE_EVAL_INSTANCE);
-const config = parseConfig({
-  ...process.env,
-  NEO4J_URI: `bolt://127.0.0.1:${SERVICE_EVAL_INSTANCE.NEO4J_BOLT_PORT}`,
-  NEO4J_USER: 'neo4j',
-  NEO4J_PASSWORD: '',
-  NEO4J_DATABASE: 'neo4j',
-  POLYLINK_HOST: '127.0.0.1',
-  POLYLINK_PORT: '0',
-  POLYLINK_PUBLIC_URL: '',
-  POLYLINK_IMAGE_DIR: path.join(PROJECT_ROOT, 'var/eval/svc-eval-images'),
-  POLYLINK_MAX_CANDIDATES: String(candidates),
-  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-});
+const config = serviceEvalConfig(candidates);
 const app = await createApp(config, createLogger(config.logLevel));
 const results: ModeLatency[] = [];
 let entities: number;

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { importLineToEntityInput, readImportBatches } from '../../src/cli/import-file.js';
+import { parseConfig, type Config } from '../../src/config.js';
 import type { Services } from '../../src/graphql/context.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
@@ -23,6 +24,26 @@ export const SERVICE_EVAL_INSTANCE: InstanceEnv = {
   NEO4J_BOLT_PORT: '7694',
   NEO4J_HTTP_PORT: '7481',
 };
+
+/**
+ * The app's configuration against the service evaluation's instance: an ephemeral HTTP port, its
+ * own image store, `maxCandidates` as the largest candidate list a request may ask for.
+ */
+export function serviceEvalConfig(maxCandidates: number): Config {
+  return parseConfig({
+    ...process.env,
+    NEO4J_URI: `bolt://127.0.0.1:${SERVICE_EVAL_INSTANCE.NEO4J_BOLT_PORT}`,
+    NEO4J_USER: 'neo4j',
+    NEO4J_PASSWORD: '',
+    NEO4J_DATABASE: 'neo4j',
+    POLYLINK_HOST: '127.0.0.1',
+    POLYLINK_PORT: '0',
+    POLYLINK_PUBLIC_URL: '',
+    POLYLINK_IMAGE_DIR: path.join(PROJECT_ROOT, 'var/eval/svc-eval-images'),
+    POLYLINK_MAX_CANDIDATES: String(maxCandidates),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  });
+}
 
 /** Runs `db/neo4j/<name>` (reset.sh, start.sh, stop.sh) for the instance; throws on failure. */
 export function runNeo4jScript(name: string, instance: InstanceEnv): void {

@@ -2,7 +2,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { chooseThreshold } from '../baselines/baselines.js';
@@ -10,6 +9,7 @@ import {
   importBenchmarkKb,
   runNeo4jScript,
   SERVICE_EVAL_INSTANCE,
+  serviceEvalConfig,
 } from '../harness/benchmark-db.js';
 import { readGoldQueries, type PredictionLine } from '../harness/format.js';
 import { machine } from '../harness/machine.js';
@@ -63,19 +63,7 @@ const outFile = path.resolve(
 
 if (!values['reuse-db']) runNeo4jScript('reset.sh', SERVICE_EVAL_INSTANCE);
 runNeo4jScript('start.sh', SERVICE_EVAL_INSTANCE);
-const config = parseConfig({
-  ...process.env,
-  NEO4J_URI: `bolt://127.0.0.1:${SERVICE_EVAL_INSTANCE.NEO4J_BOLT_PORT}`,
-  NEO4J_USER: 'neo4j',
-  NEO4J_PASSWORD: '',
-  NEO4J_DATABASE: 'neo4j',
-  POLYLINK_HOST: '127.0.0.1',
-  POLYLINK_PORT: '0',
-  POLYLINK_PUBLIC_URL: '',
-  POLYLINK_IMAGE_DIR: path.join(PROJECT_ROOT, 'var/eval/svc-eval-images'),
-  POLYLINK_MAX_CANDIDATES: String(CANDIDATES),
-  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-});
+const config = serviceEvalConfig(CANDIDATES);
 const app = await createApp(config, createLogger(config.logLevel));
 const results: {
   mode: Mode;

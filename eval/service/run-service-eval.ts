@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, type App } from '../../src/app.js';
-import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { readGoldQueries, type GoldQuery, type PredictionLine } from '../harness/format.js';
@@ -15,6 +14,7 @@ import {
   importBenchmarkKb,
   runNeo4jScript,
   SERVICE_EVAL_INSTANCE,
+  serviceEvalConfig,
   writeJsonLines,
 } from '../harness/benchmark-db.js';
 import { linkImage } from './client.js';
@@ -206,19 +206,7 @@ async function main(): Promise<void> {
   runNeo4jScript('start.sh', INSTANCE_ENV);
   timings.neo4jStartS = (Date.now() - t0) / 1000;
 
-  const config = parseConfig({
-    ...process.env,
-    NEO4J_URI: `bolt://127.0.0.1:${INSTANCE_ENV.NEO4J_BOLT_PORT}`,
-    NEO4J_USER: 'neo4j',
-    NEO4J_PASSWORD: '',
-    NEO4J_DATABASE: 'neo4j',
-    POLYLINK_HOST: '127.0.0.1',
-    POLYLINK_PORT: '0',
-    POLYLINK_PUBLIC_URL: '',
-    POLYLINK_IMAGE_DIR: path.join(PROJECT_ROOT, 'var/eval/svc-eval-images'),
-    POLYLINK_MAX_CANDIDATES: String(CANDIDATES),
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-  });
+  const config = serviceEvalConfig(CANDIDATES);
   const logger = createLogger(config.logLevel);
   let entities = 0;
   const results: ModeResult[] = [];
