@@ -38,6 +38,13 @@ export interface Config {
     /** Entities whose linker candidate vector `linkImage` keeps in process (0: none). */
     readonly candidateVectorCache: number;
   };
+  readonly linking: {
+    /**
+     * How `linkImage` resolves overlapping detected mentions (src/linking/mentions.ts). Default
+     * longest-first: better exact-span P and R on the dev split with the KB's gazetteer.
+     */
+    readonly mentionOverlap: 'source-first' | 'longest-first';
+  };
   readonly limits: {
     readonly maxBatchSize: number;
     readonly maxPageSize: number;
@@ -180,6 +187,12 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         100_000,
         [0, 10_000_000],
       ),
+    },
+    linking: {
+      mentionOverlap: readChoice(env, 'POLYLINK_MENTION_OVERLAP', 'longest-first', [
+        'source-first',
+        'longest-first',
+      ] as const),
     },
     limits: {
       maxBatchSize: readInteger(env, 'POLYLINK_MAX_BATCH', 100, [1, 10_000]),

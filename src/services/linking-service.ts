@@ -84,7 +84,7 @@ export interface LinkingServiceDeps {
   readonly candidates: Pick<CandidateService, 'searchKeys'>;
   readonly imageStore: ImageStore;
   readonly imageReader: Pick<ImageReader, 'read' | 'readSent'>;
-  readonly config: Pick<Config, 'images' | 'limits'> & {
+  readonly config: Pick<Config, 'images' | 'limits' | 'linking'> & {
     readonly models: Pick<Config['models'], 'candidateVectorCache'>;
   };
   /** Where this service's GET /images/:sha256 is reachable from outside. */
@@ -302,6 +302,10 @@ export class LinkingService {
     if (request.mentions !== null) return givenMentions(request.caption, request.mentions);
     const spans = await detectMentions(request.caption, {
       gazetteer: this.gazetteer.forDomain(domainOf(request)),
+      overlapPolicy:
+        this.deps.config.linking.mentionOverlap === 'longest-first'
+          ? 'LONGEST_FIRST'
+          : 'SOURCE_FIRST',
     });
     return detectedMentions(spans);
   }

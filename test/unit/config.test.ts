@@ -39,6 +39,7 @@ describe('parseConfig: defaults', () => {
         spinning: false,
         candidateVectorCache: 100_000,
       },
+      linking: { mentionOverlap: 'longest-first' },
       limits: { maxBatchSize: 100, maxPageSize: 200, maxCandidates: 100 },
       migrateOnStart: true,
       logLevel: 'info',
@@ -86,6 +87,18 @@ describe('parseConfig: models', () => {
   it('rejects an unknown execution provider, naming the variable', () => {
     expect(() => parseConfig({ POLYLINK_EXECUTION_PROVIDER: 'tpu' }, CWD)).toThrow(
       /POLYLINK_EXECUTION_PROVIDER/,
+    );
+  });
+});
+
+describe('parseConfig: linking', () => {
+  it('reads the mention overlap policy in any case, and rejects another', () => {
+    expect(parseConfig({}, CWD).linking.mentionOverlap).toBe('longest-first');
+    expect(
+      parseConfig({ POLYLINK_MENTION_OVERLAP: 'Source-First' }, CWD).linking.mentionOverlap,
+    ).toBe('source-first');
+    expect(() => parseConfig({ POLYLINK_MENTION_OVERLAP: 'shortest' }, CWD)).toThrow(
+      /POLYLINK_MENTION_OVERLAP/,
     );
   });
 });

@@ -23,6 +23,7 @@ function service(models: LinkingModels | null): LinkingService {
       images: { storeDir: '/nonexistent', maxBytes: 1024, maxPixels: 100, maxPerEntity: 1 },
       limits: { maxBatchSize: 1, maxPageSize: 10, maxCandidates: 100 },
       models: { candidateVectorCache: 0 },
+      linking: { mentionOverlap: 'longest-first' },
     },
     publicBaseUrl: 'http://127.0.0.1:4000',
     logger: createLogger('silent'),
