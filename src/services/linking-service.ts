@@ -342,45 +342,12 @@ export class LinkingService {
     image: QueryImage;
     clock: StageClock;
   }): Promise<Prepared> {
-    const { models, request, image, clock } = context;
+    const { models, image, clock } = context;
+    // Every listed entity's content hash, from both sides: the keys of the vector cache.
     const keys = new Map<string, string>();
-    const search = (query: Omit<PreparedCandidateQuery, 'limit' | 'domain'>) =>
-      this.searchKeys({ ...query, limit: request.candidates, domain: domainOf(request) }, keys);
     const [caption, visual] = await Promise.all([
-      (async () => {
-        const mentions = await clock.time('mentions', () => this.mentionsOf(request));
-        const text = await clock.time('encode-text', () =>
-          this.encodeText(models, request, mentions),
-        );
-        // One list per distinct mention text, as the linker's training lists were made.
-        const byText = await clock.time('candidates', async () => {
-          const lists = await Promise.all(
-            [...text.queryVectors].map(async ([mention, textVector]) => {
-              const list = await search({ mention, textVector, imageVector: null });
-              return [mention, list] as const;
-            }),
-          );
-          return new Map(lists);
-        });
-        const mentionLists = mentions.map(
-          (mention) => byText.get(candidateText(mention.text)) ?? EMPTY_LIST,
-        );
-        return { mentions, text, mentionLists };
-      })(),
-      (async () => {
-        const regions = await clock.time('regions', () => this.regionsOf(request, image.decoded));
-        const boxes = regions.map((region) => region.box);
-        const { features, crops } = await clock.time('encode-regions', async () => ({
-          features: await models.image.regionFeatures(image.decoded, boxes),
-          crops: await models.image.embedCrops(image.decoded, boxes),
-        }));
-        const regionLists = await clock.time('candidates', () =>
-          Promise.all(
-            crops.map((imageVector) => search({ mention: '', textVector: null, imageVector })),
-          ),
-        );
-        return { regions, features, regionLists };
-      })(),
+      this.captionSide(context, keys),
+      this.imageSide(context, keys),
     ]);
     const vectors = await clock.time('candidates', () =>
       this.candidateVectors(
@@ -407,6 +374,52 @@ export class LinkingService {
       vectors,
       clock,
     };
+  }
+
+  /** Mentions, their token states and query vectors, and one candidate list per mention. */
+  private async captionSide(
+    context: { models: ReadyModels; request: LinkRequest; clock: StageClock },
+    keys: Map<string, string>,
+  ) {
+    const { models, request, clock } = context;
+    const mentions = await clock.time('mentions', () => this.mentionsOf(request));
+    const text = await clock.time('encode-text', () => this.encodeText(models, request, mentions));
+    // One list per distinct mention text, as the linker's training lists were made.
+    const byText = await clock.time('candidates', async () => {
+      const lists = await Promise.all(
+        [...text.queryVectors].map(async ([mention, textVector]) => {
+          const query = { mention, textVector, imageVector: null };
+          return [mention, await this.searchKeys(request, query, keys)] as const;
+        }),
+      );
+      return new Map(lists);
+    });
+    const mentionLists = mentions.map(
+      (mention) => byText.get(candidateText(mention.text)) ?? EMPTY_LIST,
+    );
+    return { mentions, text, mentionLists };
+  }
+
+  /** Regions, their RoI features and crop vectors, and one candidate list per region. */
+  private async imageSide(
+    context: { models: ReadyModels; request: LinkRequest; image: QueryImage; clock: StageClock },
+    keys: Map<string, string>,
+  ) {
+    const { models, request, image, clock } = context;
+    const regions = await clock.time('regions', () => this.regionsOf(request, image.decoded));
+    const boxes = regions.map((region) => region.box);
+    const { features, crops } = await clock.time('encode-regions', async () => ({
+      features: await models.image.regionFeatures(image.decoded, boxes),
+      crops: await models.image.embedCrops(image.decoded, boxes),
+    }));
+    const regionLists = await clock.time('candidates', () =>
+      Promise.all(
+        crops.map((imageVector) =>
+          this.searchKeys(request, { mention: '', textVector: null, imageVector }, keys),
+        ),
+      ),
+    );
+    return { regions, features, regionLists };
   }
 
   /**
@@ -443,10 +456,15 @@ export class LinkingService {
 
   /** One CandidateService list (key fields only); notes each listed entity's content hash. */
   private async searchKeys(
-    query: PreparedCandidateQuery,
+    request: LinkRequest,
+    query: Pick<PreparedCandidateQuery, 'mention' | 'textVector' | 'imageVector'>,
     keys: Map<string, string>,
   ): Promise<CandidateList> {
-    const found = await this.deps.candidates.searchKeys(query);
+    const found = await this.deps.candidates.searchKeys({
+      ...query,
+      limit: request.candidates,
+      domain: domainOf(request),
+    });
     for (const { entity } of found) keys.set(entity.id, entity.contentHash);
     return toCandidateList(found);
   }
