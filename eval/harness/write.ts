@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as prettier from 'prettier';
 
@@ -11,4 +11,14 @@ export async function writeFormatted(file: string, text: string): Promise<void> 
   const options = (await prettier.resolveConfig(file)) ?? {};
   const parser = file.endsWith('.json') ? 'json' : file.endsWith('.md') ? 'markdown' : null;
   await writeFile(file, parser ? await prettier.format(text, { ...options, parser }) : text);
+}
+
+/** Whether a file (or folder) exists and can be read. */
+export async function fileExists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,4 @@
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,7 +9,7 @@ import { readGoldQueries, type GoldQuery, type PredictionLine } from '../harness
 import { machine } from '../harness/machine.js';
 import { writeReport } from '../harness/score.js';
 import { scorePredictions } from '../harness/scoring.js';
-import { writeFormatted } from '../harness/write.js';
+import { fileExists, writeFormatted } from '../harness/write.js';
 import {
   importBenchmarkKb,
   runNeo4jScript,
@@ -60,15 +60,6 @@ const INSTANCE_ENV = SERVICE_EVAL_INSTANCE;
 
 function log(message: string): void {
   process.stderr.write(`[service-eval ${new Date().toISOString()}] ${message}\n`);
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 interface ModeRun {
@@ -193,7 +184,7 @@ async function main(): Promise<void> {
   if (gold.length === 0 && !values['import-only'])
     throw new Error(`no ${split} queries in ${values.queries}`);
   const baselines =
-    baselinesFile !== null && !values['import-only'] && (await exists(baselinesFile))
+    baselinesFile !== null && !values['import-only'] && (await fileExists(baselinesFile))
       ? await readBaselines(baselinesFile)
       : [];
   if (baselinesFile !== null && baselines.length === 0 && !values['import-only'])

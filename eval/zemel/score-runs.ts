@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyThreshold, chooseThreshold } from '../baselines/baselines.js';
@@ -22,7 +22,7 @@ import {
   type MetricsWithCI,
   type ScoreReport,
 } from '../harness/scoring.js';
-import { writeFormatted } from '../harness/write.js';
+import { fileExists, writeFormatted } from '../harness/write.js';
 
 /**
  * Scores the raw predictions of trained linker runs (models/zemel/) with the evaluation harness,
@@ -123,18 +123,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function readRunMeta(dir: string): Promise<Record<string, unknown> | null> {
   const file = path.join(dir, 'run.json');
-  if (!(await exists(file))) return null;
+  if (!(await fileExists(file))) return null;
   let value: unknown;
   try {
     value = JSON.parse(await readFile(file, 'utf8'));
@@ -155,7 +146,7 @@ async function readRunSplit(
   gold: readonly GoldQuery[],
   split: string,
 ): Promise<{ lines: PredictionLine[]; gold: GoldQuery[] }> {
-  if (!(await exists(file))) throw new Error(`${file}: no such file`);
+  if (!(await fileExists(file))) throw new Error(`${file}: no such file`);
   const lines = await readPredictions(file);
   if (lines.length === 0) throw new Error(`${file}: no prediction lines`);
   const bySplit = new Map(gold.filter((q) => q.split === split).map((q) => [q.id, q]));

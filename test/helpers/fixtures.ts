@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseConfig } from '../../src/config.js';
+import type { BundleManifest } from '../../src/models/bundle.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
 /** Real entities from Debian's freeciv-data (GPL-2+), kept small in test/fixtures/freeciv. */
@@ -34,4 +36,18 @@ export function readFixture(relativePath: string): Buffer {
 
 export function toDataUrl(bytes: Uint8Array, mime = 'image/png'): string {
   return `data:${mime};base64,${Buffer.from(bytes).toString('base64')}`;
+}
+
+/**
+ * The bundle the service loads (POLYLINK_MODEL_DIR, else var/models/polylink-default) and whether
+ * its manifest has a linker component: tests of the linker skip only when it has none.
+ */
+export function loadedBundle(): { dir: string; hasLinker: boolean } {
+  const dir = parseConfig(process.env).models.bundleDir;
+  const manifestFile = path.join(dir, 'manifest.json');
+  const hasLinker =
+    existsSync(manifestFile) &&
+    (JSON.parse(readFileSync(manifestFile, 'utf8')) as BundleManifest).components.linker !==
+      undefined;
+  return { dir, hasLinker };
 }

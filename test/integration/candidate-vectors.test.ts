@@ -1,19 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.js';
-import type { BundleManifest } from '../../src/models/bundle.js';
-import { fixtureNation, readFixture, toDataUrl } from '../helpers/fixtures.js';
+import { fixtureNation, loadedBundle, readFixture, toDataUrl } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 // The linker's candidate vectors need a bundle whose spec has a linker component. The tests skip
 // only when the loaded bundle (POLYLINK_MODEL_DIR, else var/models/polylink-default) has none.
-const bundleDir = parseConfig(process.env).models.bundleDir;
-const manifestFile = path.join(bundleDir, 'manifest.json');
-const hasLinker =
-  existsSync(manifestFile) &&
-  (JSON.parse(readFileSync(manifestFile, 'utf8')) as BundleManifest).components.linker !==
-    undefined;
+const { dir: bundleDir, hasLinker } = loadedBundle();
 
 const REGISTER = `mutation ($input: EntityInput!) { registerEntity(input: $input) { status } }`;
 const UPDATE = `mutation ($id: ID!, $patch: EntityPatch!) { updateEntity(id: $id, patch: $patch) { id } }`;

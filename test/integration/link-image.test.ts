@@ -1,22 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.js';
 import { sha256Hex } from '../../src/images/image-store.js';
-import type { BundleManifest } from '../../src/models/bundle.js';
 import { findLinkedImage } from '../../src/neo4j/link-repository.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
-import { fixtureNation, readFixture, toDataUrl } from '../helpers/fixtures.js';
+import { fixtureNation, loadedBundle, readFixture, toDataUrl } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 // linkImage end to end: real HTTP, real Neo4j, the real trained linker of the assembled bundle.
-const bundleDir = parseConfig(process.env).models.bundleDir;
-const manifestFile = path.join(bundleDir, 'manifest.json');
-const hasLinker =
-  existsSync(manifestFile) &&
-  (JSON.parse(readFileSync(manifestFile, 'utf8')) as BundleManifest).components.linker !==
-    undefined;
+const { dir: bundleDir, hasLinker } = loadedBundle();
 
 /** test/fixtures/benchmark: 20 KB entities and composed scenes with known answers. */
 interface KbLine {
