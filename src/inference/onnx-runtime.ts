@@ -41,8 +41,8 @@ export interface OnnxRuntimeOptions {
   /**
    * Whether idle intra-op threads spin-wait for work (ONNX Runtime's default). Off by default: a
    * request runs its text and image models at once, next to Neo4j, and on a small machine
-   * spinning threads take the cores the others need (2 cores: `linkImage` p50 141 ms spinning,
-   * 111 ms not; bench/results/link-image-latency.md).
+   * spinning threads take the cores the others need (2 cores, bench/link-image-latency.ts, V&T-KG,
+   * 20 queries x 2 runs, 2026-11-25, a run not committed: p50 141 ms spinning, 111 ms not).
    */
   readonly spinning?: boolean;
   readonly logger: Logger;
