@@ -97,3 +97,11 @@ export async function inspectImage(
   }
   return { format, mime: SUPPORTED_IMAGE_FORMATS[format], width, height };
 }
+
+/** Width and height from the header alone, for bytes `inspectImage` has already accepted. */
+export async function imageDimensions(
+  bytes: Uint8Array,
+): Promise<{ readonly width: number; readonly height: number }> {
+  const { width, height } = await sharp(bytes, { limitInputPixels: false }).metadata();
+  return { width, height };
+}

@@ -65,8 +65,8 @@ export class EntityService {
     return `${this.deps.publicBaseUrl}/images/${sha256}`;
   }
 
-  async register(input: EntityInput): Promise<RegistrationResult> {
-    const [result] = await this.registerMany([input]);
+  async register(input: EntityInput, signal?: AbortSignal): Promise<RegistrationResult> {
+    const [result] = await this.registerMany([input], signal);
     if (!result) throw new Error('registerMany returned no result for one input');
     return result;
   }
@@ -74,15 +74,19 @@ export class EntityService {
   /**
    * All-or-nothing: every image is decoded and checked before anything is written, and all
    * entities are created in one transaction. Content identical to what is stored is a no-op.
+   * `signal` (the request's budget) is checked between images and before anything is written.
    */
-  async registerMany(inputs: readonly EntityInput[]): Promise<RegistrationResult[]> {
+  async registerMany(
+    inputs: readonly EntityInput[],
+    signal?: AbortSignal,
+  ): Promise<RegistrationResult[]> {
     const { maxBatchSize } = this.deps.config.limits;
     if (inputs.length === 0)
       throw new BadInputError('inputs must not be empty', { field: 'inputs' });
     if (inputs.length > maxBatchSize) {
       throw new BadInputError(`At most ${maxBatchSize} entities per call`, { field: 'inputs' });
     }
-    const prepared = await this.prepareWrites(inputs);
+    const prepared = await this.prepareWrites(inputs, signal);
     const storedHashes = await this.deps.graph.read('registerEntities.check', (tx) =>
       entities.findContentHashes(
         tx,
@@ -96,6 +100,7 @@ export class EntityService {
         .map((entry) => entry.write.id),
     );
     const writes = await this.addVectors(prepared, unchanged);
+    signal?.throwIfAborted();
     const newlyStored = await this.storeImageBytes(prepared.flatMap((entry) => entry.images));
     try {
       return await this.writeWithRaceRetry(() =>
@@ -107,7 +112,7 @@ export class EntityService {
     }
   }
 
-  async update(rawId: string, patch: EntityPatch): Promise<EntityRecord> {
+  async update(rawId: string, patch: EntityPatch, signal?: AbortSignal): Promise<EntityRecord> {
     const id = normalizeEntityId(rawId);
     const current = await this.deps.graph.read('updateEntity.load', async (tx) => {
       const [entity] = await entities.findEntitiesByIds(tx, [id]);
@@ -125,12 +130,13 @@ export class EntityService {
     const images =
       patch.images === undefined || patch.images === null
         ? current.images.map((image) => ({ ...image, bytes: null }))
-        : await this.prepareImages(id, patch.images);
+        : await this.prepareImages(id, patch.images, signal);
     const [write] = await this.addVectors(
       [{ write: this.toWrite(id, fields, images), images }],
       new Set(),
     );
     if (!write) throw new Error('addVectors dropped the entity being updated');
+    signal?.throwIfAborted();
     const newlyStored = await this.storeImageBytes(images);
     let removedImages: string[];
     try {
@@ -163,13 +169,14 @@ export class EntityService {
 
   private async prepareWrites(
     inputs: readonly EntityInput[],
+    signal?: AbortSignal,
   ): Promise<{ write: EntityWrite; images: PreparedImage[] }[]> {
     const writesById = new Map<string, EntityWrite>();
     const prepared: { write: EntityWrite; images: PreparedImage[] }[] = [];
     for (const input of inputs) {
       const id = normalizeEntityId(input.id);
       const fields = normalizeEntityFields(input);
-      const images = await this.prepareImages(id, input.images ?? []);
+      const images = await this.prepareImages(id, input.images ?? [], signal);
       const write = this.toWrite(id, fields, images);
       const earlier = writesById.get(id);
       if (earlier) {
@@ -308,6 +315,7 @@ export class EntityService {
   private async prepareImages(
     entityId: string,
     sources: readonly ImageSource[],
+    signal?: AbortSignal,
   ): Promise<PreparedImage[]> {
     const { maxPerEntity } = this.deps.config.images;
     if (sources.length > maxPerEntity) {
@@ -320,6 +328,7 @@ export class EntityService {
     }
     const prepared: PreparedImage[] = [];
     for (const [index, source] of sources.entries()) {
+      signal?.throwIfAborted();
       try {
         prepared.push(await this.prepareImage(source));
       } catch (error) {

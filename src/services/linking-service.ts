@@ -141,12 +141,19 @@ export interface LinkImageResult {
   readonly timing: readonly StageTiming[];
 }
 
-/** Accumulates wall-clock time per stage (context and score run once per phase). */
+/**
+ * Accumulates wall-clock time per stage (context and score run once per phase), and stops the
+ * request at the next stage boundary once its budget's signal has fired: a model run cannot be
+ * interrupted, but no further stage starts and nothing is written.
+ */
 class StageClock {
   private readonly started = performance.now();
   private readonly spent = new Map<LinkStage, number>();
 
+  constructor(private readonly signal: AbortSignal | undefined) {}
+
   async time<T>(stage: LinkStage, work: () => Promise<T>): Promise<T> {
+    this.signal?.throwIfAborted();
     const started = performance.now();
     try {
       return await work();
@@ -207,11 +214,11 @@ export class LinkingService {
     this.vectorCache = new CandidateVectorCache(deps.config.models.candidateVectorCache);
   }
 
-  async link(input: LinkImageInput): Promise<LinkImageResult> {
+  async link(input: LinkImageInput, signal?: AbortSignal): Promise<LinkImageResult> {
     const { image: source, ...request } = input;
     checkLinkRequest(request, this.deps.config.limits);
     const models = this.readyModels();
-    const clock = new StageClock();
+    const clock = new StageClock(signal);
     const image = await clock.time('decode', () => this.readImage(source, models));
     const prepared = await this.prepare({ models, request, image, clock });
     const task = taskOf(request);

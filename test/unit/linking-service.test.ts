@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
 import { ErrorCode } from '../../src/errors.js';
 import { ImageStore } from '../../src/images/image-store.js';
 import { createLogger } from '../../src/logger.js';
@@ -21,7 +22,7 @@ function service(models: LinkingModels | null): LinkingService {
     imageReader: { read: unused, readSent: unused },
     config: {
       images: { storeDir: '/nonexistent', maxBytes: 1024, maxPixels: 100, maxPerEntity: 1 },
-      limits: { maxBatchSize: 1, maxPageSize: 10, maxCandidates: 100 },
+      limits: { ...parseConfig({}).limits, maxBatchSize: 1, maxPageSize: 10, maxCandidates: 100 },
       models: { candidateVectorCache: 0 },
       linking: { mentionOverlap: 'longest-first' },
     },
