@@ -108,7 +108,8 @@ function authorize(
     if (!field) continue; // __typename, __schema, __type: reads
     const required = requiredRole(field);
     if (roleAllows(principal.role, required)) continue;
-    if (principal.role === null) throw new UnauthenticatedError();
+    // Without a key the answer is "send one", whatever anonymous requests may read.
+    if (principal.keyId === null) throw new UnauthenticatedError();
     throw new ForbiddenError(name, required, principal.role);
   }
 }
