@@ -109,7 +109,7 @@ function authorize(
     const required = requiredRole(field);
     if (roleAllows(principal.role, required)) continue;
     // Without a key the answer is "send one", whatever anonymous requests may read.
-    if (principal.keyId === null) throw new UnauthenticatedError();
+    if (principal.keyId === null || principal.role === null) throw new UnauthenticatedError();
     throw new ForbiddenError(name, required, principal.role);
   }
 }
