@@ -76,9 +76,13 @@ export async function checkDeclaredType(
 ): Promise<void> {
   const declared = declaredType?.split(';')[0]?.trim().toLowerCase() ?? '';
   if (!declared.startsWith('image/')) return;
-  const detected = await sharp(bytes, { limitInputPixels: false })
-    .metadata()
-    .then(formatName, () => undefined);
+  let detected: string | undefined;
+  try {
+    // sharp throws at construction (empty input), not only from metadata().
+    detected = formatName(await sharp(bytes, { limitInputPixels: false }).metadata());
+  } catch {
+    return;
+  }
   if (!isSupportedFormat(detected) || formatOfMime(declared) === detected) return;
   throw new ImageError(
     `The image is declared ${declared} but the bytes are ${detected}`,

@@ -285,28 +285,38 @@ describe('inspectImage and decodeRgb: SVG (issue #11)', () => {
     expect(error.extensions).toMatchObject({ code: 'IMAGE_TOO_LARGE', limitPixels: 199 });
   });
 
-  it('rasterises a blurred SVG at the default SVG limit within a few seconds', async () => {
-    // 0.3-0.8 s measured on the 2-core machine; 4000x4000 took 6.9 s.
-    const started = performance.now();
-    const image = await decodeRgb(blurSvg(2000, 2000), parseConfig({}).images);
-    expect([image.width, image.height]).toEqual([2000, 2000]);
-    expect(performance.now() - started).toBeLessThan(5000);
-  });
+  it(
+    'rasterises a blurred SVG at the default SVG limit within a few seconds',
+    { timeout: 60_000 },
+    async () => {
+      // 0.3-0.8 s measured on the 2-core machine; 4000x4000 took 6.9 s.
+      const started = performance.now();
+      const image = await decodeRgb(blurSvg(2000, 2000), parseConfig({}).images);
+      expect([image.width, image.height]).toEqual([2000, 2000]);
+      expect(performance.now() - started).toBeLessThan(5000);
+    },
+  );
 
-  it('stops a decode that runs past decodeTimeoutMs with IMAGE_TOO_LARGE', async () => {
-    // 4000x4000 with one blur renders in ~7 s; the timeout (1 ms, rounded up to sharp's 1 s) ends it.
-    const limits = {
-      ...LIMITS,
-      maxSvgPixels: 16_000_000,
-      maxPixels: 16_000_000,
-      decodeTimeoutMs: 1,
-    };
-    const started = performance.now();
-    const error = await imageErrorOf(decodeRgb(blurSvg(4000, 4000), limits));
-    expect(error.extensions).toMatchObject({ code: 'IMAGE_TOO_LARGE', limitDecodeMs: 1 });
-    expect(error.message).toMatch(/took longer than the 1 ms allowed/);
-    expect(performance.now() - started).toBeLessThan(4000);
-  });
+  // sharp checks the timeout between rendered strips, and the machine is shared: the error itself
+  // is the regression check (without a timeout this decode succeeds after ~7 s), the time bound loose.
+  it(
+    'stops a decode that runs past decodeTimeoutMs with IMAGE_TOO_LARGE',
+    { timeout: 60_000 },
+    async () => {
+      // 4000x4000 with one blur renders in ~7 s; the timeout (1 ms, rounded up to sharp's 1 s) ends it.
+      const limits = {
+        ...LIMITS,
+        maxSvgPixels: 16_000_000,
+        maxPixels: 16_000_000,
+        decodeTimeoutMs: 1,
+      };
+      const started = performance.now();
+      const error = await imageErrorOf(decodeRgb(blurSvg(4000, 4000), limits));
+      expect(error.extensions).toMatchObject({ code: 'IMAGE_TOO_LARGE', limitDecodeMs: 1 });
+      expect(error.message).toMatch(/took longer than the 1 ms allowed/);
+      expect(performance.now() - started).toBeLessThan(15_000);
+    },
+  );
 });
 
 describe('inspectImage: every frame counts against maxPixels (issue #11)', () => {
@@ -380,6 +390,7 @@ describe('checkDeclaredType (issue #11)', () => {
 
   it('leaves bytes that are no supported image to inspectImage', async () => {
     await expect(checkDeclaredType(randomBytes(64), 'image/png')).resolves.toBeUndefined();
+    await expect(checkDeclaredType(new Uint8Array(0), 'image/png')).resolves.toBeUndefined();
   });
 
   it('is applied by ImageReader to data URLs and uploads', async () => {
