@@ -30,7 +30,12 @@ export interface Config {
   readonly images: {
     readonly storeDir: string;
     readonly maxBytes: number;
+    /** Decoded pixels, all frames of an animated or multi-page image together. */
     readonly maxPixels: number;
+    readonly maxSide: number;
+    readonly svg: 'rasterize' | 'refuse';
+    readonly maxSvgPixels: number;
+    readonly decodeTimeoutMs: number;
     readonly maxPerEntity: number;
   };
   readonly models: {
@@ -196,7 +201,15 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         1024,
         512 * 1024 * 1024,
       ]),
-      maxPixels: readInteger(env, 'POLYLINK_MAX_IMAGE_PIXELS', 50_000_000, [1, 1_000_000_000]),
+      // 40 MP: every 12-24 MP camera photo and 7300x5470 pass, the 49 MP 7000x7000 PNG of 6 KB
+      // (the #11 decompression bomb) does not. Decoding is ~120 MB of RGB per request at the limit.
+      maxPixels: readInteger(env, 'POLYLINK_MAX_IMAGE_PIXELS', 40_000_000, [1, 1_000_000_000]),
+      // 16384 is WebP's and most GPU textures' bound and 8x a 2048-pixel panorama's height; the
+      // models look at 224-1024 pixels. libvips itself stops at 10,000,000 (calls it corrupt).
+      maxSide: readInteger(env, 'POLYLINK_MAX_IMAGE_SIDE', 16_384, [1, 10_000_000]),
+      svg: readChoice(env, 'POLYLINK_SVG', 'rasterize', ['rasterize', 'refuse'] as const),
+      maxSvgPixels: readInteger(env, 'POLYLINK_MAX_SVG_PIXELS', 4_000_000, [1, 1_000_000_000]),
+      decodeTimeoutMs: readInteger(env, 'POLYLINK_IMAGE_DECODE_TIMEOUT_MS', 10_000, [1, 3_600_000]),
       maxPerEntity: readInteger(env, 'POLYLINK_MAX_IMAGES_PER_ENTITY', 16, [1, 256]),
     },
     models: {

@@ -34,7 +34,11 @@ describe('parseConfig: defaults', () => {
       images: {
         storeDir: path.join(CWD, 'var', 'images'),
         maxBytes: 20 * 1024 * 1024,
-        maxPixels: 50_000_000,
+        maxPixels: 40_000_000,
+        maxSide: 16_384,
+        svg: 'rasterize',
+        maxSvgPixels: 4_000_000,
+        decodeTimeoutMs: 10_000,
         maxPerEntity: 16,
       },
       models: {
@@ -140,6 +144,10 @@ describe('parseConfig: each variable', () => {
         POLYLINK_IMAGE_DIR: 'data/img',
         POLYLINK_MAX_IMAGE_BYTES: '4096',
         POLYLINK_MAX_IMAGE_PIXELS: '1000',
+        POLYLINK_MAX_IMAGE_SIDE: '500',
+        POLYLINK_SVG: 'Refuse',
+        POLYLINK_MAX_SVG_PIXELS: '300',
+        POLYLINK_IMAGE_DECODE_TIMEOUT_MS: '2500',
         POLYLINK_MAX_IMAGES_PER_ENTITY: '3',
         POLYLINK_MAX_BATCH: '7',
         POLYLINK_MAX_PAGE: '8',
@@ -180,6 +188,10 @@ describe('parseConfig: each variable', () => {
       storeDir: path.join(CWD, 'data', 'img'),
       maxBytes: 4096,
       maxPixels: 1000,
+      maxSide: 500,
+      svg: 'refuse',
+      maxSvgPixels: 300,
+      decodeTimeoutMs: 2500,
       maxPerEntity: 3,
     });
     expect(config.limits).toEqual({
@@ -289,6 +301,17 @@ describe('parseConfig: invalid values throw a ConfigError naming the variable', 
     expect(configError({ POLYLINK_MAX_REQUEST_BYTES: '1023' }).message).toContain(
       'POLYLINK_MAX_REQUEST_BYTES',
     );
+  });
+
+  it.each([
+    ['POLYLINK_SVG', 'sanitize'],
+    ['POLYLINK_MAX_IMAGE_SIDE', '0'],
+    ['POLYLINK_MAX_IMAGE_SIDE', '10000001'],
+    ['POLYLINK_MAX_SVG_PIXELS', '0'],
+    ['POLYLINK_IMAGE_DECODE_TIMEOUT_MS', '0'],
+    ['POLYLINK_IMAGE_DECODE_TIMEOUT_MS', '1.5'],
+  ])('rejects %s=%s', (key, raw) => {
+    expect(configError({ [key]: raw }).message).toContain(key);
   });
 
   it('rejects a NEO4J_URI that is not a URL', () => {

@@ -21,7 +21,16 @@ function service(models: LinkingModels | null): LinkingService {
     imageStore: new ImageStore('/nonexistent'),
     imageReader: { read: unused, readSent: unused },
     config: {
-      images: { storeDir: '/nonexistent', maxBytes: 1024, maxPixels: 100, maxPerEntity: 1 },
+      images: {
+        storeDir: '/nonexistent',
+        maxBytes: 1024,
+        maxPixels: 100,
+        maxSide: 100,
+        svg: 'rasterize',
+        maxSvgPixels: 100,
+        decodeTimeoutMs: 1000,
+        maxPerEntity: 1,
+      },
       limits: { ...parseConfig({}).limits, maxBatchSize: 1, maxPageSize: 10, maxCandidates: 100 },
       models: { candidateVectorCache: 0 },
       linking: { mentionOverlap: 'longest-first' },
