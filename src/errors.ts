@@ -30,7 +30,7 @@ export const REQUEST_ERROR_CODES = [
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
   'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_FOUND',
+  // Automatic persisted queries are off (src/graphql/server.ts): a request that uses them gets this.
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ] as const;
 

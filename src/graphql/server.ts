@@ -28,6 +28,8 @@ export function createGraphQLServer(options: {
     csrfPrevention: true,
     // A batch would multiply every per-request limit below.
     allowBatchedHttpRequests: false,
+    // No client of ours uses automatic persisted queries; off, they cannot fill a cache either.
+    persistedQueries: false,
     // Parsing stops at this many tokens: a huge document costs no more than a small one to refuse.
     parseOptions: { maxTokens: config.limits.maxTokens },
     plugins: [
