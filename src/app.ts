@@ -11,6 +11,7 @@ import { ApiKeyService } from './auth/api-keys.js';
 import { createGraphQLServer } from './graphql/server.js';
 import { createImageRouter } from './http/image-routes.js';
 import { createJsonErrorHandler, notFoundHandler } from './http/json-errors.js';
+import { answerClientErrorsInJson, multipartBoundaryGuard } from './http/request-guards.js';
 import { createRequestScopeMiddleware, requestScopeOf } from './http/request-scope.js';
 import { ImageStore } from './images/image-store.js';
 import type { Logger } from './logger.js';
@@ -41,6 +42,7 @@ async function startHttp(backend: Backend, config: Config, logger: Logger): Prom
   // Express's own fallbacks (finalhandler) print stacks outside production; ours answer first anyway.
   expressApp.set('env', config.isDevelopment ? 'development' : 'production');
   const httpServer = http.createServer(expressApp);
+  answerClientErrorsInJson(httpServer);
   // Listen first: with port 0 the image URLs can only be known once the OS has picked the port.
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -100,6 +102,7 @@ async function mountRoutes(deps: {
       auth: config.auth,
       budgetMs: config.limits.requestTimeoutMs,
     }),
+    multipartBoundaryGuard,
     graphqlUploadExpress({
       maxFileSize: config.images.maxBytes,
       maxFiles: config.limits.maxBatchSize * config.images.maxPerEntity,

@@ -202,6 +202,34 @@ describe('production errors on every route (finding 5)', () => {
     }
   });
 
+  it('answers a multipart request without a boundary and an oversized URL in JSON, at once (found by the fuzz)', async () => {
+    const multipart = await fetch(t.app.graphqlUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'multipart/form-data',
+        'apollo-require-preflight': 'true',
+        authorization: `Bearer ${t.adminKey}`,
+      },
+      body: '--XyZ\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{}\r\n--XyZ--\r\n',
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(multipart.status).toBe(400);
+    expect(((await multipart.json()) as { errors: unknown[] }).errors).toHaveLength(1);
+
+    const { port } = new URL(t.app.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('end', () => resolve(text)).on('error', reject);
+      socket.write(`GET /graphql?query=${'%7B'.repeat(30_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 431/);
+    expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toMatchObject({
+      errors: [{ extensions: { code: 'BAD_REQUEST' } }],
+    });
+  });
+
   it('keeps introspection off and errors free of stack traces', async () => {
     const response = await t.graphql('{ __schema { queryType { name } } }');
     expect(response.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
