@@ -45,7 +45,23 @@ export interface LinkerManifest {
   readonly graphs: Readonly<Record<LinkerGraph, LinkerGraphEntry>>;
   /** NIL thresholds chosen on dev, per task ("V&T-KG", "VT-KG"); empty for an untrained release. */
   readonly thresholds: Readonly<Record<string, number | null>>;
+  /** How the service decides, chosen after training on a held-out dev source; absent: as trained. */
+  readonly calibration?: LinkerCalibration;
   readonly parity: { readonly file: string; readonly maxAbsDiff: number };
+}
+
+/**
+ * Decisions the service makes around the trained scores (issue 12), chosen on a source the
+ * linker never saw and no other choice was made on. Not part of the linker's fingerprint: it
+ * changes no candidate vector.
+ */
+export interface LinkerCalibration {
+  /** Region-only units: the linker's score plus this weight times the DENSE_IMAGE cosine. */
+  readonly regionDenseImageWeight: number;
+  /** NIL thresholds per task and unit kind (`pair`, `mention`, `region`); a kind left out keeps `thresholds`. */
+  readonly thresholds: Readonly<Record<string, Readonly<Record<string, number | null>>>>;
+  /** Where and how it was chosen, for the model card and the API. */
+  readonly chosenOn: string;
 }
 
 export const LINKER_MANIFEST_FILE = 'linker.json';
@@ -105,6 +121,22 @@ export function parseLinkerManifest(value: unknown): LinkerManifest {
     fail('thresholds must map tasks to numbers or null');
   }
   if (!isRecord(value.parity) || typeof value.parity.file !== 'string') fail('parity needs file');
+  const calibration = value.calibration;
+  if (calibration !== undefined) {
+    const isThreshold = (t: unknown) => t === null || typeof t === 'number';
+    if (
+      !isRecord(calibration) ||
+      typeof calibration.regionDenseImageWeight !== 'number' ||
+      !(calibration.regionDenseImageWeight >= 0) ||
+      typeof calibration.chosenOn !== 'string' ||
+      !isRecord(calibration.thresholds) ||
+      !Object.values(calibration.thresholds).every(
+        (byKind) => isRecord(byKind) && Object.values(byKind).every(isThreshold),
+      )
+    ) {
+      fail('calibration needs regionDenseImageWeight >= 0, thresholds per task and kind, chosenOn');
+    }
+  }
   return { ...value, thresholds } as unknown as LinkerManifest;
 }
 
@@ -264,6 +296,9 @@ export class LinkerModel {
   /** NIL thresholds per task, as chosen on dev (empty for an untrained release). */
   get thresholds(): Readonly<Record<string, number | null>> {
     return this.manifest.thresholds;
+  }
+  get calibration(): LinkerCalibration | null {
+    return this.manifest.calibration ?? null;
   }
   get generatorFeatures(): readonly string[] {
     return this.manifest.generatorFeatures;

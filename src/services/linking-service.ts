@@ -24,6 +24,7 @@ import {
   type LinkTask,
 } from '../linking/link-input.js';
 import {
+  addImageEvidence,
   decide,
   EMPTY_LIST,
   featureLayout,
@@ -35,6 +36,7 @@ import {
   scorable,
   toCandidateList,
   unitContext,
+  unitKind,
   type CandidateList,
   type FeatureSlot,
   type LinkDecision,
@@ -42,6 +44,7 @@ import {
   type Pair,
   type RankedCandidate,
   type SharedContext,
+  type UnitKind,
   type UnitSources,
 } from '../linking/link-units.js';
 import { detectMentions } from '../linking/mentions.js';
@@ -63,8 +66,23 @@ import type { ImageReader } from './image-reader.js';
 /** What `linkImage` needs of the trained linker. */
 export type LinkingLinker = Pick<
   LinkerModel,
-  'fingerprint' | 'name' | 'version' | 'manifest' | 'thresholds' | 'contextCodes' | 'scoreMany'
+  | 'fingerprint'
+  | 'name'
+  | 'version'
+  | 'manifest'
+  | 'thresholds'
+  | 'calibration'
+  | 'contextCodes'
+  | 'scoreMany'
 >;
+
+/** Per unit kind, the NIL threshold applied (null: nothing of that kind is NIL). */
+export type NilThresholds = Readonly<Record<UnitKind, number | null>>;
+
+/** Overrides for choosing the calibration itself (eval/xdep); the API never sets them. */
+export interface LinkOptions {
+  readonly regionDenseImageWeight?: number;
+}
 
 /** The bundle's models as `linkImage` uses them; null where the bundle lacks one. */
 export interface LinkingModels {
@@ -102,6 +120,8 @@ export interface LinkImageInput extends LinkRequest {
 export interface LinkTriple extends LinkDecision {
   readonly mention: LinkMention | null;
   readonly region: LinkRegion | null;
+  /** The NIL threshold this triple's kind was held to. */
+  readonly nilThreshold: number | null;
 }
 
 export const LINK_STAGES = [
@@ -133,8 +153,10 @@ export interface LinkImageResult {
   readonly model: string;
   /** The linker's name@version. */
   readonly modelName: string;
-  /** The NIL threshold applied (the input's, else the linker's for the task; null: none). */
+  /** The NIL threshold of pairs (the input's, else the linker's for the task; null: none). */
   readonly nilThreshold: number | null;
+  /** The NIL threshold applied to each kind of unit. */
+  readonly nilThresholds: NilThresholds;
   readonly linkedAt: string;
   readonly triples: readonly LinkTriple[];
   /** Per stage, in pipeline order, then the total. */
@@ -194,6 +216,8 @@ interface Prepared {
   readonly sources: UnitSources;
   readonly vectors: ReadonlyMap<string, ArrayLike<number>>;
   readonly clock: StageClock;
+  /** Weight of the DENSE_IMAGE cosine added to region-only units' scores (0: the linker alone). */
+  readonly imageEvidenceWeight: number;
 }
 
 const LINK_WRITE_RETRIES = 1;
@@ -214,20 +238,29 @@ export class LinkingService {
     this.vectorCache = new CandidateVectorCache(deps.config.models.candidateVectorCache);
   }
 
-  async link(input: LinkImageInput, signal?: AbortSignal): Promise<LinkImageResult> {
+  async link(
+    input: LinkImageInput,
+    signal?: AbortSignal,
+    options: LinkOptions = {},
+  ): Promise<LinkImageResult> {
     const { image: source, ...request } = input;
     checkLinkRequest(request, this.deps.config.limits);
     const models = this.readyModels();
     const clock = new StageClock(signal);
     const image = await clock.time('decode', () => this.readImage(source, models));
-    const prepared = await this.prepare({ models, request, image, clock });
+    const imageEvidenceWeight =
+      options.regionDenseImageWeight ?? models.linker.calibration?.regionDenseImageWeight ?? 0;
+    const prepared = await this.prepare({ models, request, image, clock, imageEvidenceWeight });
     const task = taskOf(request);
-    const threshold = request.nilThreshold ?? models.linker.thresholds[task] ?? null;
+    const thresholds = nilThresholds(models.linker, task, request.nilThreshold);
+    const threshold = thresholds.pair;
     const triples = (
       request.pairs === null
         ? await this.alignAndLink(prepared)
         : await this.linkPairs(prepared, request.pairs)
-    ).map(({ unit, ranked }) => this.tripleOf(prepared, { unit, ranked, threshold }));
+    ).map(({ unit, ranked }) =>
+      this.tripleOf(prepared, { unit, ranked, threshold: thresholds[unitKind(unit)] }),
+    );
     const written = await clock.time('write', () =>
       this.write({ image, request, models, task }, { triples, threshold }),
     );
@@ -242,6 +275,7 @@ export class LinkingService {
       model: models.linker.fingerprint,
       modelName: `${models.linker.name}@${models.linker.version}`,
       nilThreshold: threshold,
+      nilThresholds: thresholds,
       linkedAt: written.linkedAt,
       triples,
       timing,
@@ -348,6 +382,7 @@ export class LinkingService {
     request: LinkRequest;
     image: QueryImage;
     clock: StageClock;
+    imageEvidenceWeight: number;
   }): Promise<Prepared> {
     const { models, image, clock } = context;
     // Every listed entity's content hash, from both sides: the keys of the vector cache.
@@ -380,6 +415,7 @@ export class LinkingService {
       sources: { mentionLists, regionLists, layout: models.layout },
       vectors,
       clock,
+      imageEvidenceWeight: context.imageEvidenceWeight,
     };
   }
 
@@ -524,7 +560,16 @@ export class LinkingService {
     );
     const ranked: RankedCandidate[][] = units.map(() => []);
     live.forEach((index, row) => {
-      ranked[index] = rankCandidates(items[index]!.candidates, scores[row]!);
+      const unit = units[index]!;
+      const byLinker = rankCandidates(items[index]!.candidates, scores[row]!);
+      ranked[index] =
+        unit.region !== null && unitKind(unit) === 'region' && prepared.imageEvidenceWeight > 0
+          ? addImageEvidence(
+              byLinker,
+              prepared.sources.regionLists[unit.region]!,
+              prepared.imageEvidenceWeight,
+            )
+          : byLinker;
     });
     return ranked;
   }
@@ -586,6 +631,7 @@ export class LinkingService {
     return {
       mention: unit.mention === null ? null : prepared.mentions[unit.mention]!,
       region: unit.region === null ? null : prepared.regions[unit.region]!,
+      nilThreshold: threshold,
       ...decide(ranked, threshold),
     };
   }
@@ -716,4 +762,21 @@ export function graphSidesOf(triples: readonly LinkTriple[]): {
     if (region) links.push({ ...side, kind: 'REGION', mention: null, region });
   });
   return { links, findings };
+}
+
+/**
+ * The NIL threshold of each unit kind: the request's for every kind when it gives one, else the
+ * calibration's for the task and kind, else the linker's for the task.
+ */
+export function nilThresholds(
+  linker: Pick<LinkerModel, 'thresholds' | 'calibration'>,
+  task: LinkTask,
+  requested: number | null,
+): NilThresholds {
+  const of = (kind: UnitKind): number | null => {
+    if (requested !== null) return requested;
+    const calibrated = linker.calibration?.thresholds[task]?.[kind];
+    return calibrated !== undefined ? calibrated : (linker.thresholds[task] ?? null);
+  };
+  return { pair: of('pair'), mention: of('mention'), region: of('region') };
 }

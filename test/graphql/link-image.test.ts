@@ -41,6 +41,7 @@ const RESULT: LinkImageResult = {
   model: 'linker:0123456789abcdef',
   modelName: 'zemel-poly@1.0.0',
   nilThreshold: 12.9,
+  nilThresholds: { pair: 12.9, mention: 12.9, region: 0.5 },
   linkedAt: '2026-11-25T11:00:00Z',
   triples: [
     {
@@ -53,6 +54,7 @@ const RESULT: LinkImageResult = {
       },
       entityId: 'emoji:1F628',
       nil: false,
+      nilThreshold: 12.9,
       score: 20.5,
       alternatives: [{ entityId: 'emoji:1F615', score: 11 }],
     },
@@ -66,6 +68,7 @@ const RESULT: LinkImageResult = {
       },
       entityId: null,
       nil: true,
+      nilThreshold: 0.5,
       score: 7.1,
       alternatives: [
         { entityId: 'emoji:1F615', score: 7.1 },
@@ -177,9 +180,10 @@ function fakeServices(linking: Partial<Services['linking']> = {}) {
 const LINK = `mutation ($input: LinkImageInput!) {
   linkImage(input: $input) {
     task model modelName nilThreshold linkedAt
+    nilThresholds { pair mention region }
     image { sha256 url }
     triples {
-      nil score
+      nil score nilThreshold
       mention { text start end source }
       region { x y width height label score source }
       entity { id name }
@@ -215,11 +219,13 @@ describe('linkImage', () => {
       model: 'linker:0123456789abcdef',
       modelName: 'zemel-poly@1.0.0',
       nilThreshold: 12.9,
+      nilThresholds: { pair: 12.9, mention: 12.9, region: 0.5 },
       linkedAt: '2026-11-25T11:00:00Z',
       image: { sha256: image.sha256, url: image.url },
       triples: [
         {
           nil: false,
+          nilThreshold: 12.9,
           score: 20.5,
           mention: { text: 'fearful face', start: 2, end: 14, source: 'GIVEN' },
           region: { x: 1, y: 2, width: 30, height: 40, label: null, score: null, source: 'GIVEN' },
@@ -228,6 +234,7 @@ describe('linkImage', () => {
         },
         {
           nil: true,
+          nilThreshold: 0.5,
           score: 7.1,
           mention: null,
           region: {

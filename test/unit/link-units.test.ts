@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InferenceError } from '../../src/inference/onnx-runtime.js';
 import {
+  addImageEvidence,
   decide,
   featureLayout,
   generatorFeatures,
@@ -12,6 +13,7 @@ import {
   scorable,
   toCandidateList,
   unitContext,
+  unitKind,
   type CandidateList,
   type UnitSources,
 } from '../../src/linking/link-units.js';
@@ -242,5 +244,32 @@ describe('contexts', () => {
     expect(kept.candidates).toEqual(['a', 'c']);
     expect(kept.vectors).toEqual([[1], [3]]);
     expect(kept.features).toEqual([unit.features[0], unit.features[2]]);
+  });
+});
+
+describe('region-only units: image evidence and unit kinds (issue 12)', () => {
+  const list = toCandidateList([
+    { entity: { id: 'a' }, generators: [{ generator: 'DENSE_IMAGE', score: 0.2 }] },
+    { entity: { id: 'b' }, generators: [{ generator: 'DENSE_IMAGE', score: 0.9 }] },
+  ]);
+  const byLinker = [
+    { entityId: 'a', score: 8 },
+    { entityId: 'b', score: 7.5 },
+    { entityId: 'c', score: 7 },
+  ];
+
+  it('adds the weighted DENSE_IMAGE cosine and re-ranks; a candidate the list lacks gets none', () => {
+    expect(addImageEvidence(byLinker, list, 0)).toEqual(byLinker);
+    expect(addImageEvidence(byLinker, list, 2)).toEqual([
+      { entityId: 'b', score: 9.3 },
+      { entityId: 'a', score: 8.4 },
+      { entityId: 'c', score: 7 },
+    ]);
+  });
+
+  it('names the kind of a unit', () => {
+    expect(unitKind({ mention: 0, region: 1 })).toBe('pair');
+    expect(unitKind({ mention: 0, region: null })).toBe('mention');
+    expect(unitKind({ mention: null, region: 2 })).toBe('region');
   });
 });

@@ -36,6 +36,15 @@ describe('parseLinkerManifest', () => {
     expect(parseLinkerManifest(without).thresholds).toEqual({});
   });
 
+  it('accepts a calibration chosen on a held-out source', () => {
+    const calibration = {
+      regionDenseImageWeight: 12,
+      thresholds: { 'VT-KG': { region: 9.1, pair: null } },
+      chosenOn: 'eval/xdep dev source',
+    };
+    expect(parseLinkerManifest({ ...manifest, calibration }).calibration).toEqual(calibration);
+  });
+
   it.each([
     ['a newer manifest version', { ...manifest, manifestVersion: 2 }, /manifestVersion 2/],
     ['another head', { ...manifest, head: 'cross' }, /head "cross"/],
@@ -47,6 +56,23 @@ describe('parseLinkerManifest', () => {
       /graphs\.candidate/,
     ],
     ['a threshold that is not a number', { ...manifest, thresholds: { x: 'high' } }, /thresholds/],
+    [
+      'a calibration with a negative weight',
+      { ...manifest, calibration: { regionDenseImageWeight: -1, thresholds: {}, chosenOn: 'x' } },
+      /calibration/,
+    ],
+    [
+      'a calibration threshold that is not a number',
+      {
+        ...manifest,
+        calibration: {
+          regionDenseImageWeight: 1,
+          thresholds: { 'VT-KG': { region: 'low' } },
+          chosenOn: 'x',
+        },
+      },
+      /calibration/,
+    ],
   ])('rejects %s', (_label, value, message) => {
     expect(() => parseLinkerManifest(value)).toThrow(message);
   });

@@ -7,6 +7,7 @@ import type { Graph } from '../../src/neo4j/driver.js';
 import {
   graphSidesOf,
   LinkingService,
+  nilThresholds,
   type LinkingModels,
   type LinkTriple,
 } from '../../src/services/linking-service.js';
@@ -97,12 +98,20 @@ describe('graphSidesOf', () => {
     label: 'person',
     score: 0.4,
   };
-  const decided = { nil: false, score: 15, alternatives: [] };
+  const decided = { nil: false, score: 15, alternatives: [], nilThreshold: 12 };
   const triples: LinkTriple[] = [
     { mention, region, entityId: 'e1', ...decided },
     { mention, region: null, entityId: 'e2', ...decided },
-    { mention: null, region, entityId: null, nil: true, score: 3, alternatives: [] },
-    { mention, region, entityId: null, nil: true, score: null, alternatives: [] },
+    {
+      mention: null,
+      region,
+      entityId: null,
+      nil: true,
+      score: 3,
+      alternatives: [],
+      nilThreshold: 12,
+    },
+    { mention, region, entityId: null, nil: true, score: null, alternatives: [], nilThreshold: 12 },
   ];
 
   it('turns a linked pair into a MENTIONS and a DEPICTS link, a NIL triple into one Finding', () => {
@@ -151,5 +160,35 @@ describe('graphSidesOf', () => {
         region: { ...storedRegion, score: 0.4 },
       },
     ]);
+  });
+});
+
+describe('nilThresholds', () => {
+  const linker = { thresholds: { 'VT-KG': 12.9, 'V&T-KG': 12.9 }, calibration: null };
+
+  it("takes the request's threshold for every kind, else the linker's for the task", () => {
+    expect(nilThresholds(linker, 'VT-KG', 3)).toEqual({ pair: 3, mention: 3, region: 3 });
+    expect(nilThresholds(linker, 'VT-KG', null)).toEqual({
+      pair: 12.9,
+      mention: 12.9,
+      region: 12.9,
+    });
+  });
+
+  it('takes a calibrated kind where the release has one', () => {
+    const calibrated = {
+      ...linker,
+      calibration: {
+        regionDenseImageWeight: 10,
+        thresholds: { 'VT-KG': { region: 9.5 } },
+        chosenOn: 'test',
+      },
+    };
+    expect(nilThresholds(calibrated, 'VT-KG', null)).toEqual({
+      pair: 12.9,
+      mention: 12.9,
+      region: 9.5,
+    });
+    expect(nilThresholds(calibrated, 'V&T-KG', null).region).toBe(12.9);
   });
 });
