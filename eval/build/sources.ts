@@ -72,7 +72,7 @@ export interface BenchEntity {
 // Fetching
 // ---------------------------------------------------------------------------------------------
 
-function ensureDebian(pkg: string, probe: string): { dir: string; version: string } {
+export function ensureDebian(pkg: string, probe: string): { dir: string; version: string } {
   const dir = path.join(repoRoot, 'var/sources', pkg);
   const marker = path.join(dir, '.polylink-package-version');
   if (!existsSync(marker) || !existsSync(path.join(dir, probe))) {
@@ -90,7 +90,7 @@ export const NPM = {
   openmoji: { name: 'openmoji', version: '17.0.0', licence: 'CC-BY-SA-4.0' },
 } as const;
 
-function ensureNpm(name: string, version: string, members: readonly string[]): string {
+export function ensureNpm(name: string, version: string, members: readonly string[]): string {
   const dir = path.join(repoRoot, 'var/sources/npm', `${name}-${version}`);
   const marker = path.join(dir, '.polylink-extracted');
   if (existsSync(marker)) return path.join(dir, 'package');
