@@ -12,7 +12,7 @@ import { failureCategory, runInput, type Target } from '../fuzz/oracle.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? 1111);
-const numRuns = Number(process.env.FUZZ_RUNS ?? 250);
+const numRuns = Number(process.env.FUZZ_RUNS ?? 400);
 const BUDGET_MS = 15_000;
 const MAX_RSS_KIB = Number(process.env.FUZZ_MAX_RSS_MIB ?? 4096) * 1024;
 
