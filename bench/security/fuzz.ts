@@ -20,6 +20,7 @@ import { benchMachine, percentile, round } from '../report.js';
 import {
   authHeaders,
   createApiKey,
+  isExiting,
   log as logLine,
   makeTempDir,
   neo4jInstance,
@@ -159,6 +160,7 @@ async function main(): Promise<number> {
     /** A dead child is a finding; restart it (a bounded number of times) so the run goes on. */
     const ensureAlive = async (index: number, input: FuzzInput) => {
       if (service?.alive()) return;
+      if (isExiting()) throw new Error('stopping');
       crashes.push({ index, input: describeInput(input) });
       if (restarts >= Number(values['max-restarts'])) throw new Error('the service keeps dying');
       restarts += 1;
@@ -178,6 +180,58 @@ async function main(): Promise<number> {
     let index = 0;
     let slowest = { ms: 0, index: -1, kind: '' };
     const started = performance.now();
+    const shrunk: Record<string, unknown> = {};
+    let mainSeconds = 0;
+    let interrupted = false;
+    /** The report so far; written every 1,000 inputs too, so a run cut short still leaves data. */
+    const writeReport = async (stage: 'main-pass' | 'done') => {
+      const rssNow = service ? rssKiB(service.pid) : null;
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const failures = [...found.entries()].map(([category, entry]) => ({
+        category,
+        count: entry.count,
+        firstIndex: entry.firstIndex,
+        example: entry.failure.slice(0, 400),
+        firstInput: describeInput(entry.input),
+        minimal: shrunk[category] ?? null,
+      }));
+      const report = {
+        script: 'bench/security/fuzz.ts',
+        stage,
+        date: new Date().toISOString(),
+        seed,
+        runs: index,
+        runsAsked: numRuns,
+        interrupted,
+        mainPassSeconds: round(
+          stage === 'done' ? mainSeconds : (performance.now() - started) / 1000,
+        ),
+        service: { nodeEnv: serviceOptions.nodeEnv, apiKeys: admin !== null, authEnforced },
+        oracle: { budgetMs, maxRssMiB: maxRssKiB / 1024 },
+        inputsByKind: byKind,
+        responsesByStatus: byStatus,
+        responsesByCode: byCode,
+        notes,
+        latencyMs: {
+          p50: round(percentile(sorted, 0.5)),
+          p95: round(percentile(sorted, 0.95)),
+          p99: round(percentile(sorted, 0.99)),
+          max: round(slowest.ms),
+          slowestInput: slowest,
+        },
+        rssKiB: { before: rssBefore, max: maxRss, atEnd: rssNow },
+        crashes,
+        restarts,
+        failedInputs,
+        failures,
+        machine: benchMachine(),
+      };
+      await mkdir(values.out, { recursive: true });
+      const outFile = path.join(values.out, 'security-fuzz.json');
+      await writeFile(outFile, `${JSON.stringify(report, null, 2)}\n`);
+
+      return { report, outFile };
+    };
     log(`main pass: ${numRuns} inputs, seed ${seed}`);
     const details = await fc.check(
       fc.asyncProperty(arbitrary, async (input) => {
@@ -197,6 +251,7 @@ async function main(): Promise<number> {
         }
         await ensureAlive(index, input);
         index += 1;
+        if (index % 1000 === 0) await writeReport('main-pass');
         if (index % 500 === 0) {
           log(
             `${index} inputs, ${failedInputs} failed, ${found.size} kinds, max RSS ${Math.round(maxRss / 1024)} MiB`,
@@ -211,13 +266,13 @@ async function main(): Promise<number> {
         interruptAfterTimeLimit: Number(values['time-limit-s']) * 1000,
       },
     );
-    const mainSeconds = (performance.now() - started) / 1000;
+    mainSeconds = (performance.now() - started) / 1000;
+    interrupted = details.interrupted;
     log(
       `main pass done: ${index} inputs in ${Math.round(mainSeconds)} s, ${found.size} kinds of failure`,
     );
 
     // Replays each kind's first failing input (same seed, its path) and shrinks it.
-    const shrunk: Record<string, unknown> = {};
     const kinds = [...found.entries()].slice(0, Number(values['max-shrinks']));
     for (const [category, entry] of kinds) {
       log(`shrinking ${category} from input ${entry.firstIndex}`);
@@ -248,47 +303,7 @@ async function main(): Promise<number> {
     }
 
     if (sampler) clearInterval(sampler);
-    const rssAfter = service ? rssKiB(service.pid) : null;
-    latencies.sort((a, b) => a - b);
-    const failures = [...found.entries()].map(([category, entry]) => ({
-      category,
-      count: entry.count,
-      firstIndex: entry.firstIndex,
-      example: entry.failure.slice(0, 400),
-      firstInput: describeInput(entry.input),
-      minimal: shrunk[category] ?? null,
-    }));
-    const report = {
-      script: 'bench/security/fuzz.ts',
-      date: new Date().toISOString(),
-      seed,
-      runs: index,
-      runsAsked: numRuns,
-      interrupted: details.interrupted,
-      mainPassSeconds: round(mainSeconds),
-      service: { nodeEnv: serviceOptions.nodeEnv, apiKeys: admin !== null, authEnforced },
-      oracle: { budgetMs, maxRssMiB: maxRssKiB / 1024 },
-      inputsByKind: byKind,
-      responsesByStatus: byStatus,
-      responsesByCode: byCode,
-      notes,
-      latencyMs: {
-        p50: round(percentile(latencies, 0.5)),
-        p95: round(percentile(latencies, 0.95)),
-        p99: round(percentile(latencies, 0.99)),
-        max: round(slowest.ms),
-        slowestInput: slowest,
-      },
-      rssKiB: { before: rssBefore, max: maxRss, after: rssAfter },
-      crashes,
-      restarts,
-      failedInputs,
-      failures,
-      machine: benchMachine(),
-    };
-    await mkdir(values.out, { recursive: true });
-    const outFile = path.join(values.out, 'security-fuzz.json');
-    await writeFile(outFile, `${JSON.stringify(report, null, 2)}\n`);
+    const { report, outFile } = await writeReport('done');
     process.stdout.write(
       [
         `inputs ${index} (seed ${seed}): ${JSON.stringify(byKind)}`,
@@ -296,7 +311,7 @@ async function main(): Promise<number> {
         `codes: ${JSON.stringify(byCode)}`,
         `latency p50 ${report.latencyMs.p50} ms, max ${report.latencyMs.max} ms; RSS max ${Math.round(maxRss / 1024)} MiB; crashes ${crashes.length}`,
         `failed inputs ${failedInputs}:`,
-        ...failures.map((f) => `  ${f.category} ×${f.count}: ${f.example.slice(0, 160)}`),
+        ...report.failures.map((f) => `  ${f.category} ×${f.count}: ${f.example.slice(0, 160)}`),
         `${failedInputs === 0 ? 'PASS' : 'FAIL'}: wrote ${path.relative(PROJECT_ROOT, outFile)}`,
         '',
       ].join('\n'),

@@ -250,9 +250,17 @@ export async function removeDir(dir: string): Promise<void> {
  * Runs `cleanup` once, whether the script ends normally, throws, or gets SIGINT/SIGTERM, so child
  * services and Neo4j instances never outlive the script.
  */
+let exiting = false;
+
+/** True once cleanup has begun: loops stop restarting children. */
+export function isExiting(): boolean {
+  return exiting;
+}
+
 export function onExit(cleanup: () => Promise<void>): () => Promise<void> {
   let done: Promise<void> | null = null;
   const once = () => {
+    exiting = true;
     done ??= cleanup().catch((error: unknown) => {
       log('cleanup', `failed: ${error instanceof Error ? error.message : String(error)}`);
     });
