@@ -13,7 +13,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApp, type App } from '../src/app.js';
+import { createApp } from '../src/app.js';
 import { createLogger } from '../src/logger.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import {
@@ -23,7 +23,7 @@ import {
   serviceEvalConfig,
 } from '../eval/harness/benchmark-db.js';
 import { readGoldQueries, type GoldQuery } from '../eval/harness/format.js';
-import { linkImage } from '../eval/service/client.js';
+import { linkImage, serviceClient, type ServiceClient } from '../eval/service/client.js';
 import {
   dataUrlOf,
   linkInputOf,
@@ -125,7 +125,7 @@ interface ModeLatency {
   readonly stages: Record<string, { p50Ms: number; p95Ms: number }>;
 }
 
-async function measureMode(app: App, mode: Mode, group: QueryGroup) {
+async function measureMode(client: ServiceClient, mode: Mode, group: QueryGroup) {
   const inputs = await Promise.all(
     group.queries.map(async (query) => {
       const bytes = new Uint8Array(await readFile(path.resolve(PROJECT_ROOT, query.image)));
@@ -134,7 +134,7 @@ async function measureMode(app: App, mode: Mode, group: QueryGroup) {
   );
   // One untimed pass: loads lazily created models (the vision models of automatic mode), warms
   // Neo4j's page cache and the JIT.
-  for (const input of inputs) await linkImage(app, input);
+  for (const input of inputs) await linkImage(client, input);
   const http: number[] = [];
   const server: number[] = [];
   const stages = new Map<string, number[]>();
@@ -143,7 +143,7 @@ async function measureMode(app: App, mode: Mode, group: QueryGroup) {
   let regions = 0;
   for (let run = 0; run < runs; run += 1) {
     for (const input of inputs) {
-      const answer = await linkImage(app, input);
+      const answer = await linkImage(client, input);
       if (!answer.result) {
         errors += 1;
         log(`${mode}: ${answer.error}`);
@@ -190,6 +190,7 @@ if (!values['reuse-db']) runNeo4jScript('reset.sh', SERVICE_EVAL_INSTANCE);
 runNeo4jScript('start.sh', SERVICE_EVAL_INSTANCE);
 const config = serviceEvalConfig(candidates);
 const app = await createApp(config, createLogger(config.logLevel));
+const client = await serviceClient(app, 'latency benchmark');
 const results: ModeLatency[] = [];
 let entities: number;
 try {
@@ -202,7 +203,7 @@ try {
     log(`warning: fewer entities (${entities}) than candidates asked for (${candidates})`);
   }
   for (const mode of modes) {
-    for (const group of groups) results.push(await measureMode(app, mode, group));
+    for (const group of groups) results.push(await measureMode(client, mode, group));
   }
 } finally {
   await app.close();

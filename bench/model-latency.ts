@@ -6,17 +6,14 @@
  *
  * A benchmark, not a test: the figures depend on the machine and on what else it is doing.
  */
+import { parseConfig } from '../src/config.js';
+import { decodeRgb } from '../src/images/image-decoding.js';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FaceAnalyzer } from '../src/inference/face-analyzer.js';
 import { ImageEncoder } from '../src/inference/image-encoder.js';
-import {
-  cropRgb,
-  decodeRgb,
-  type DecodedImage,
-  type PixelSpec,
-} from '../src/inference/image-preprocess.js';
+import { cropRgb, type DecodedImage, type PixelSpec } from '../src/inference/image-preprocess.js';
 import { ObjectDetector } from '../src/inference/object-detector.js';
 import { OcrReader } from '../src/inference/ocr.js';
 import { createOnnxRuntime, type OnnxRuntime } from '../src/inference/onnx-runtime.js';
@@ -25,6 +22,9 @@ import { createLogger } from '../src/logger.js';
 import { readManifest, type BundleManifest, type ComponentId } from '../src/models/bundle.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { benchMachine, percentile, round } from './report.js';
+
+/** Local files, decoded under the service's default image limits. */
+const IMAGE_LIMITS = parseConfig({}).images;
 
 const { values } = parseArgs({
   options: {
@@ -77,7 +77,7 @@ async function loadTimed<T>(load: () => Promise<T>): Promise<{ value: T; loadMs:
 }
 
 async function image(relative: string): Promise<DecodedImage> {
-  return decodeRgb(await readFile(path.join(PROJECT_ROOT, relative)));
+  return decodeRgb(await readFile(path.join(PROJECT_ROOT, relative)), IMAGE_LIMITS);
 }
 
 async function measureAll(runtime: OnnxRuntime, manifest: BundleManifest): Promise<Measurement[]> {

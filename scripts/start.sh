@@ -3,9 +3,13 @@
 # loads the demo graph (real Freeciv nations from Debian's freeciv-data), builds and serves GraphQL.
 #
 # Env (besides the service's own, see README): POLYLINK_DEMO_LIMIT (nations to load; default 60 on the
-# local server, 0 when NEO4J_URI names your own database), NEO4J_PASSWORD (local server; generated and kept in var/secrets when unset).
+# local server, 0 when NEO4J_URI names your own database), NEO4J_PASSWORD (local server; generated and kept in var/secrets when unset),
+# POLYLINK_API_KEY_FILE (where the admin key is kept; default var/secrets/api-key).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Production unless told otherwise: no stack traces, no introspection, no landing page.
+export NODE_ENV="${NODE_ENV:-production}"
 
 bash scripts/setup.sh
 
@@ -35,6 +39,12 @@ if [[ "${demo_limit}" != 0 ]]; then
   npx tsx db/seed/freeciv-nations.ts --out "var/demo/freeciv-${demo_limit}" --limit "${demo_limit}"
   POLYLINK_MIGRATE_ON_START=false node dist/src/cli/import-entities.js --file "var/demo/freeciv-${demo_limit}/entities.jsonl"
 fi
+
+# Every request needs an API key: keep one admin key where only this user can read it (as the Neo4j
+# password), made once and kept while it works. More keys: npm run api-keys -- create --role read --name NAME
+api_key_file="${POLYLINK_API_KEY_FILE:-var/secrets/api-key}"
+POLYLINK_MIGRATE_ON_START=false node dist/src/cli/api-keys.js ensure --role admin --name "start.sh admin" --file "${api_key_file}"
+echo "start: admin API key is in ${api_key_file}; send it as: Authorization: Bearer \$(cat ${api_key_file})"
 
 echo "start: Neo4j Browser: http://127.0.0.1:${NEO4J_HTTP_PORT:-7474}/browser/ (stop Neo4j with: npm run db:down)"
 exec node dist/src/main.js

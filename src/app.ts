@@ -1,16 +1,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import { createServices, openBackend, type Backend } from './backend.js';
 import { httpOrigin, type Config } from './config.js';
-import { createContext, type Context, type Services } from './graphql/context.js';
-import { createFormatError } from './graphql/format-error.js';
-import { createSchema } from './graphql/schema.js';
+import { createContext, type Services } from './graphql/context.js';
+import { ApiKeyService } from './auth/api-keys.js';
+import { createGraphQLServer } from './graphql/server.js';
 import { createImageRouter } from './http/image-routes.js';
+import { createJsonErrorHandler, notFoundHandler } from './http/json-errors.js';
+import { createRequestScopeMiddleware, requestScopeOf } from './http/request-scope.js';
 import { ImageStore } from './images/image-store.js';
 import type { Logger } from './logger.js';
 
@@ -37,6 +38,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
 async function startHttp(backend: Backend, config: Config, logger: Logger): Promise<App> {
   const expressApp = express();
   expressApp.disable('x-powered-by');
+  // Express's own fallbacks (finalhandler) print stacks outside production; ours answer first anyway.
+  expressApp.set('env', config.isDevelopment ? 'development' : 'production');
   const httpServer = http.createServer(expressApp);
   // Listen first: with port 0 the image URLs can only be known once the OS has picked the port.
   await new Promise<void>((resolve, reject) => {
@@ -70,12 +73,10 @@ async function mountRoutes(deps: {
     publicBaseUrl: config.http.publicBaseUrl ?? url,
   });
   const imageStore = new ImageStore(config.images.storeDir);
-  const apollo = new ApolloServer<Context>({
-    schema: createSchema(),
-    formatError: createFormatError(logger),
-    includeStacktraceInErrorResponses: config.isDevelopment,
-    // Multipart requests are CSRF-able "simple" requests; Apollo's preflight check stays on.
-    csrfPrevention: true,
+  const apiKeys = new ApiKeyService(graph, config.auth.keyCacheMs);
+  const apollo = createGraphQLServer({
+    config,
+    logger,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
   });
   await apollo.start();
@@ -94,13 +95,22 @@ async function mountRoutes(deps: {
   expressApp.use(createImageRouter(imageStore, services.queries));
   expressApp.use(
     '/graphql',
+    createRequestScopeMiddleware({
+      apiKeys,
+      auth: config.auth,
+      budgetMs: config.limits.requestTimeoutMs,
+    }),
     graphqlUploadExpress({
       maxFileSize: config.images.maxBytes,
       maxFiles: config.limits.maxBatchSize * config.images.maxPerEntity,
     }),
     express.json({ limit: config.http.maxRequestBytes }),
-    expressMiddleware(apollo, { context: () => Promise.resolve(createContext(services)) }),
+    expressMiddleware(apollo, {
+      context: ({ res }) => Promise.resolve(createContext(services, requestScopeOf(res.locals))),
+    }),
   );
+  expressApp.use(notFoundHandler);
+  expressApp.use(createJsonErrorHandler(logger));
 
   let closing: Promise<void> | null = null;
   return {

@@ -1,7 +1,7 @@
 import type { Config } from './config.js';
 import type { Services } from './graphql/context.js';
 import { ImageStore } from './images/image-store.js';
-import { createImageVectorEncoder } from './inference/image-vector-encoder.js';
+import { imageVectorEncoderFactory } from './inference/image-vector-encoder.js';
 import { createModelRegistry, type ModelRegistry } from './inference/model-registry.js';
 import type { Logger } from './logger.js';
 import { createGraph, type Graph } from './neo4j/driver.js';
@@ -38,7 +38,7 @@ export async function openBackend(config: Config, logger: Logger): Promise<Backe
     }
     if (config.models.enabled) {
       models = await createModelRegistry(config.models, logger, {
-        imageEncoder: createImageVectorEncoder,
+        imageEncoder: imageVectorEncoderFactory(config.images),
       });
       const { text, image, candidate } = models.encoders;
       await ensureVectorIndexes(graph, {

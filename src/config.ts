@@ -18,11 +18,24 @@ export interface Config {
     readonly user: string;
     readonly password: string;
     readonly database: string;
+    /** Connecting, acquiring a pooled connection and retrying a transaction each give up after this. */
+    readonly timeoutMs: number;
+  };
+  readonly auth: {
+    /** Requests without a key may run queries (never mutations). Off: every request needs a key. */
+    readonly anonymousRead: boolean;
+    /** How long a verified key is trusted before it is looked up again (a revocation waits this long). */
+    readonly keyCacheMs: number;
   };
   readonly images: {
     readonly storeDir: string;
     readonly maxBytes: number;
+    /** Decoded pixels, all frames of an animated or multi-page image together. */
     readonly maxPixels: number;
+    readonly maxSide: number;
+    readonly svg: 'rasterize' | 'refuse';
+    readonly maxSvgPixels: number;
+    readonly decodeTimeoutMs: number;
     readonly maxPerEntity: number;
   };
   readonly models: {
@@ -49,12 +62,30 @@ export interface Config {
     readonly maxBatchSize: number;
     readonly maxPageSize: number;
     readonly maxCandidates: number;
+    /** GraphQL document limits, checked before anything runs (QUERY_TOO_COMPLEX). */
+    readonly maxDepth: number;
+    readonly maxAliases: number;
+    readonly maxDirectives: number;
+    readonly maxTokens: number;
+    /** Estimated cost: fields weigh 1, lists multiply by their page size, linkImage and candidates weigh more. */
+    readonly maxCost: number;
+    readonly maxLinkImagePerRequest: number;
+    /** Wall-clock budget of one request: then its work is cancelled and nothing more is written. */
+    readonly requestTimeoutMs: number;
+    /** Per key (per client address without a key), per minute; 0: no limit. */
+    readonly linkImagePerMinute: number;
+    readonly registrationsPerMinute: number;
   };
   /** Apply pending migrations from db/migrations when the service starts. */
   readonly migrateOnStart: boolean;
   readonly logLevel: string;
-  /** Development mode adds stack traces to GraphQL errors and turns on the Apollo landing page. */
+  /**
+   * Only NODE_ENV=development adds stack traces to errors and turns on introspection and the Apollo
+   * landing page; anything else (unset included) is production.
+   */
   readonly isDevelopment: boolean;
+  /** Schema introspection in production (always on in development). */
+  readonly introspection: boolean;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +189,11 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       user: readString(env, 'NEO4J_USER', 'neo4j'),
       password: env.NEO4J_PASSWORD ?? '',
       database: readString(env, 'NEO4J_DATABASE', 'neo4j'),
+      timeoutMs: readInteger(env, 'NEO4J_TIMEOUT_MS', 5000, [100, 600_000]),
+    },
+    auth: {
+      anonymousRead: readBoolean(env, 'POLYLINK_ANONYMOUS_READ', false),
+      keyCacheMs: readInteger(env, 'POLYLINK_API_KEY_CACHE_MS', 10_000, [0, 3_600_000]),
     },
     images: {
       storeDir: path.resolve(cwd, readString(env, 'POLYLINK_IMAGE_DIR', 'var/images')),
@@ -165,7 +201,15 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         1024,
         512 * 1024 * 1024,
       ]),
-      maxPixels: readInteger(env, 'POLYLINK_MAX_IMAGE_PIXELS', 50_000_000, [1, 1_000_000_000]),
+      // 40 MP: every 12-24 MP camera photo and 7300x5470 pass, the 49 MP 7000x7000 PNG of 6 KB
+      // (the #11 decompression bomb) does not. Decoding is ~120 MB of RGB per request at the limit.
+      maxPixels: readInteger(env, 'POLYLINK_MAX_IMAGE_PIXELS', 40_000_000, [1, 1_000_000_000]),
+      // 16384 is WebP's and most GPU textures' bound and 8x a 2048-pixel panorama's height; the
+      // models look at 224-1024 pixels. libvips itself stops at 10,000,000 (calls it corrupt).
+      maxSide: readInteger(env, 'POLYLINK_MAX_IMAGE_SIDE', 16_384, [1, 10_000_000]),
+      svg: readChoice(env, 'POLYLINK_SVG', 'rasterize', ['rasterize', 'refuse'] as const),
+      maxSvgPixels: readInteger(env, 'POLYLINK_MAX_SVG_PIXELS', 4_000_000, [1, 1_000_000_000]),
+      decodeTimeoutMs: readInteger(env, 'POLYLINK_IMAGE_DECODE_TIMEOUT_MS', 10_000, [1, 3_600_000]),
       maxPerEntity: readInteger(env, 'POLYLINK_MAX_IMAGES_PER_ENTITY', 16, [1, 256]),
     },
     models: {
@@ -198,10 +242,25 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       maxBatchSize: readInteger(env, 'POLYLINK_MAX_BATCH', 100, [1, 10_000]),
       maxPageSize: readInteger(env, 'POLYLINK_MAX_PAGE', 200, [1, 10_000]),
       maxCandidates: readInteger(env, 'POLYLINK_MAX_CANDIDATES', 100, [1, 10_000]),
+      maxDepth: readInteger(env, 'POLYLINK_MAX_DEPTH', 10, [2, 100]),
+      maxAliases: readInteger(env, 'POLYLINK_MAX_ALIASES', 20, [0, 10_000]),
+      maxDirectives: readInteger(env, 'POLYLINK_MAX_DIRECTIVES', 10, [0, 10_000]),
+      maxTokens: readInteger(env, 'POLYLINK_MAX_TOKENS', 2000, [50, 1_000_000]),
+      maxCost: readInteger(env, 'POLYLINK_MAX_COST', 20_000, [1, 100_000_000]),
+      maxLinkImagePerRequest: readInteger(env, 'POLYLINK_MAX_LINK_IMAGE_PER_REQUEST', 4, [1, 1000]),
+      requestTimeoutMs: readInteger(env, 'POLYLINK_REQUEST_TIMEOUT_MS', 60_000, [100, 3_600_000]),
+      linkImagePerMinute: readInteger(env, 'POLYLINK_RATE_LINK_IMAGE', 120, [0, 1_000_000]),
+      registrationsPerMinute: readInteger(
+        env,
+        'POLYLINK_RATE_REGISTRATIONS',
+        1200,
+        [0, 10_000_000],
+      ),
     },
     migrateOnStart: readBoolean(env, 'POLYLINK_MIGRATE_ON_START', true),
     logLevel: readString(env, 'LOG_LEVEL', 'info'),
-    isDevelopment: readString(env, 'NODE_ENV', 'development') === 'development',
+    isDevelopment: readString(env, 'NODE_ENV', 'production') === 'development',
+    introspection: readBoolean(env, 'POLYLINK_INTROSPECTION', false),
   };
   const validLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!validLevels.includes(config.logLevel)) {

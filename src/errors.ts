@@ -14,9 +14,31 @@ export const ErrorCode = {
   Conflict: 'CONFLICT',
   DatabaseUnavailable: 'DATABASE_UNAVAILABLE',
   InferenceFailed: 'INFERENCE_FAILED',
+  Unauthenticated: 'UNAUTHENTICATED',
+  Forbidden: 'FORBIDDEN',
+  RateLimited: 'RATE_LIMITED',
+  QueryTooComplex: 'QUERY_TOO_COMPLEX',
+  RequestTimeout: 'REQUEST_TIMEOUT',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Codes Apollo Server itself gives to malformed requests; they describe the request, not our internals. */
+export const REQUEST_ERROR_CODES = [
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  // Automatic persisted queries are off (src/graphql/server.ts): a request that uses them gets this.
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+] as const;
+
+/** Every code a client can see, on any route: the test of the docs and the fuzz oracle use this list. */
+export const DOCUMENTED_ERROR_CODES: readonly string[] = [
+  ...Object.values(ErrorCode),
+  ...REQUEST_ERROR_CODES,
+];
 
 /** An error whose message is safe to show to the client, with a code from ErrorCode. */
 export class AppError extends GraphQLError {
@@ -73,6 +95,57 @@ export class DatabaseUnavailableError extends AppError {
   constructor(cause?: unknown) {
     super('The graph database is unavailable; try again shortly', ErrorCode.DatabaseUnavailable);
     this.cause = cause;
+  }
+}
+
+/** No key, or a key that is unknown, malformed or revoked (HTTP 401). */
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'An API key is required: send it as "Authorization: Bearer <key>"') {
+    super(message, ErrorCode.Unauthenticated, { http: { status: 401 } });
+  }
+}
+
+/** A valid key whose role does not allow the operation (HTTP 403). */
+export class ForbiddenError extends AppError {
+  constructor(field: string, required: string, role: string) {
+    super(`"${field}" needs the ${required} role; this key has ${role}`, ErrorCode.Forbidden, {
+      field,
+      requiredRole: required,
+      http: { status: 403 },
+    });
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(what: string, retryAfterSeconds: number) {
+    super(
+      `Too many ${what} requests for this key; retry in ${retryAfterSeconds} s`,
+      ErrorCode.RateLimited,
+      {
+        retryAfterSeconds,
+        http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
+      },
+    );
+  }
+}
+
+/** The operation would do more work than one request may: depth, aliases, cost or linkImage count. */
+export class QueryTooComplexError extends AppError {
+  constructor(message: string, limit: string, details: Record<string, unknown> = {}) {
+    super(message, ErrorCode.QueryTooComplex, { limit, ...details, http: { status: 400 } });
+  }
+}
+
+/** The request's wall-clock budget ran out (or its client went away): the work stopped, nothing more was written. */
+export class RequestTimeoutError extends AppError {
+  constructor(budgetMs: number, reason = `The request ran past its ${budgetMs} ms budget`) {
+    super(
+      `${reason}; its work was stopped and nothing more was written`,
+      ErrorCode.RequestTimeout,
+      {
+        budgetMs,
+      },
+    );
   }
 }
 

@@ -2,6 +2,9 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string): Logger {
-  return pino({ name: 'polylink', level });
+/** `stderr`: commands whose standard output is their result (an API key, a table) log there. */
+export function createLogger(level: string, options: { stderr?: boolean } = {}): Logger {
+  return options.stderr
+    ? pino({ name: 'polylink', level }, pino.destination(2))
+    : pino({ name: 'polylink', level });
 }

@@ -7,11 +7,13 @@
  *
  * `--limit N` keeps the first N entities and the first N queries of the chosen splits.
  */
+import { parseConfig } from '../../src/config.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ImageEncoder } from '../../src/inference/image-encoder.js';
-import { decodeRgb, type PixelSpec } from '../../src/inference/image-preprocess.js';
+import { decodeRgb } from '../../src/images/image-decoding.js';
+import type { PixelSpec } from '../../src/inference/image-preprocess.js';
 import {
   ENTITY_SEPARATOR,
   LINKER_MAX_TOKENS,
@@ -31,6 +33,9 @@ import {
   mentionTokenPositions,
   type ArrayRef,
 } from './features.js';
+
+/** Local files, decoded under the service's default image limits. */
+const IMAGE_LIMITS = parseConfig({}).images;
 
 /** Tokens kept per text, [CLS] and [SEP] included (the service's linker uses the same layout). */
 export const MAX_TOKENS = LINKER_MAX_TOKENS;
@@ -156,7 +161,9 @@ for (const entity of kb) {
   const vectors: Float32Array[] = [];
   for (const file of entity.images) {
     vectors.push(
-      await image.embed(await decodeRgb(await readFile(path.join(PROJECT_ROOT, file.path)))),
+      await image.embed(
+        await decodeRgb(await readFile(path.join(PROJECT_ROOT, file.path)), IMAGE_LIMITS),
+      ),
     );
   }
   const flat = new Float32Array(vectors.length * 1280);
@@ -181,7 +188,10 @@ let emptyMentions = 0;
 for (const query of queries) {
   const tokens = await text.encodeTokens(query.caption, 'passage');
   const tokenRef = writer.write(tokens.states, tokens.dims);
-  const decoded = await decodeRgb(await readFile(path.join(PROJECT_ROOT, query.image)));
+  const decoded = await decodeRgb(
+    await readFile(path.join(PROJECT_ROOT, query.image)),
+    IMAGE_LIMITS,
+  );
   const boxes = query.regions.map(({ box: [x, y, width, height] }) => ({ x, y, width, height }));
   const regionVectors = await image.regionFeatures(decoded, boxes);
   const flat = new Float32Array(regionVectors.length * 1280);

@@ -41,6 +41,9 @@ export function serviceEvalConfig(maxCandidates: number): Config {
     POLYLINK_PUBLIC_URL: '',
     POLYLINK_IMAGE_DIR: path.join(PROJECT_ROOT, 'var/eval/svc-eval-images'),
     POLYLINK_MAX_CANDIDATES: String(maxCandidates),
+    // One client sends every query of the split back to back: no per-minute limit applies.
+    POLYLINK_RATE_LINK_IMAGE: '0',
+    POLYLINK_RATE_REGISTRATIONS: '0',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
 }

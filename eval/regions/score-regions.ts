@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../../src/config.js';
-import { decodeRgb } from '../../src/inference/image-preprocess.js';
+import { decodeRgb } from '../../src/images/image-decoding.js';
 import { createModelRegistry } from '../../src/inference/model-registry.js';
 import {
   RegionProposer,
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   for (const [index, query] of queries.entries()) {
     const bytes = await readFile(path.resolve(PROJECT_ROOT, query.image));
     const decodeStarted = performance.now();
-    const image = await decodeRgb(bytes);
+    const image = await decodeRgb(bytes, config.images);
     const decodeMs = performance.now() - decodeStarted;
     if (index === 0) await proposer.propose(image, options); // warm-up, not timed
     const { regions, timings } = await proposer.propose(image, options);

@@ -13,7 +13,7 @@ import {
 } from '../harness/benchmark-db.js';
 import { readGoldQueries, type PredictionLine } from '../harness/format.js';
 import { machine } from '../harness/machine.js';
-import { linkImage } from './client.js';
+import { linkImage, serviceClient } from './client.js';
 import {
   dataUrlOf,
   emptyLine,
@@ -65,6 +65,7 @@ if (!values['reuse-db']) runNeo4jScript('reset.sh', SERVICE_EVAL_INSTANCE);
 runNeo4jScript('start.sh', SERVICE_EVAL_INSTANCE);
 const config = serviceEvalConfig(CANDIDATES);
 const app = await createApp(config, createLogger(config.logLevel));
+const client = await serviceClient(app, 'NIL calibration');
 const results: {
   mode: Mode;
   task: string;
@@ -90,7 +91,7 @@ try {
         }),
         nilThreshold: NO_NIL,
       };
-      const answer = await linkImage(app, input);
+      const answer = await linkImage(client, input);
       if (answer.result) lines.push(predictionLine(query, mode, answer.result));
       else {
         failed += 1;

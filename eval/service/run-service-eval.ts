@@ -17,7 +17,7 @@ import {
   serviceEvalConfig,
   writeJsonLines,
 } from '../harness/benchmark-db.js';
-import { linkImage } from './client.js';
+import { linkImage, serviceClient, type ServiceClient } from './client.js';
 import {
   dataUrlOf,
   emptyLine,
@@ -71,7 +71,11 @@ interface ModeRun {
   readonly first: ServiceResult | null;
 }
 
-async function runMode(app: App, mode: Mode, queries: readonly GoldQuery[]): Promise<ModeRun> {
+async function runMode(
+  client: ServiceClient,
+  mode: Mode,
+  queries: readonly GoldQuery[],
+): Promise<ModeRun> {
   const images = new Map<string, string>();
   const inputOf = async (query: GoldQuery) => {
     let dataUrl = images.get(query.image);
@@ -87,7 +91,7 @@ async function runMode(app: App, mode: Mode, queries: readonly GoldQuery[]): Pro
   // Warm-up, untimed: the first request of a mode may load models (the vision models in (c)).
   const warm = queries[0];
   if (warm) {
-    const answer = await linkImage(app, await inputOf(warm));
+    const answer = await linkImage(client, await inputOf(warm));
     log(
       `${mode}: warm-up ${warm.id} ${answer.ms.toFixed(0)} ms${answer.error ? ` (${answer.error})` : ''}`,
     );
@@ -100,7 +104,7 @@ async function runMode(app: App, mode: Mode, queries: readonly GoldQuery[]): Pro
   const started = performance.now();
   for (const [i, query] of queries.entries()) {
     const input = await inputOf(query);
-    const answer = await linkImage(app, input);
+    const answer = await linkImage(client, input);
     clientMs.push(answer.ms);
     let line: PredictionLine | null = null;
     let error = answer.error;
@@ -232,8 +236,9 @@ async function main(): Promise<void> {
     log(`registered ${entities} entities in ${timings.importS.toFixed(0)} s`);
     if (values['import-only']) return;
 
+    const client = await serviceClient(app, 'service evaluation');
     for (const mode of modes) {
-      const run = await runMode(app, mode, gold);
+      const run = await runMode(client, mode, gold);
       if (run.errors.length === gold.length)
         throw new Error(`${mode}: every request failed (${run.errors[0]?.message})`);
       await writeJsonLines(path.join(predictionsDir, `${mode}.${split}.jsonl`), run.lines);

@@ -5,14 +5,16 @@
 //   npx tsx models/convert/efficientnet_pixels.ts <image> <out.f32>
 import { readFile, writeFile } from 'node:fs/promises';
 import { EFFICIENTNET_LITE0_PIXELS } from '../../src/inference/image-encoder.js';
-import { decodeRgb, toModelInput } from '../../src/inference/image-preprocess.js';
+import { parseConfig } from '../../src/config.js';
+import { decodeRgb } from '../../src/images/image-decoding.js';
+import { toModelInput } from '../../src/inference/image-preprocess.js';
 
 const [image, out] = process.argv.slice(2);
 if (!image || !out) {
   console.error('usage: efficientnet_pixels.ts <image> <out.f32>');
   process.exit(2);
 }
-const decoded = await decodeRgb(await readFile(image));
+const decoded = await decodeRgb(await readFile(image), parseConfig({}).images);
 const prepared = await toModelInput(decoded, EFFICIENTNET_LITE0_PIXELS);
 const bytes = new Uint8Array(
   prepared.data.buffer,

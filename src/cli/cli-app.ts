@@ -38,7 +38,8 @@ export async function runCli(
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  // Standard output is the command's own (a key, a table); logs go to standard error.
+  const logger = createLogger(config.logLevel, { stderr: true });
   let backend: Backend;
   try {
     backend = await openBackend(config, logger);

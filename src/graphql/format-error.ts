@@ -1,18 +1,10 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { AppError, ErrorCode } from '../errors.js';
+import { AppError, ErrorCode, REQUEST_ERROR_CODES } from '../errors.js';
 import type { Logger } from '../logger.js';
 
-/** Codes Apollo Server itself gives to malformed requests; they describe the request, not our internals. */
-const REQUEST_ERROR_CODES = new Set([
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  ErrorCode.BadUserInput,
-]);
+/** Apollo's request errors, and its BAD_USER_INPUT for variables that do not coerce. */
+const PASSED_THROUGH = new Set<string>([...REQUEST_ERROR_CODES, ErrorCode.BadUserInput]);
 
 /**
  * Passes documented errors through and masks everything else, so a driver message or a stack
@@ -23,7 +15,7 @@ export function createFormatError(logger: Logger) {
     const original = unwrapResolverError(error);
     if (original instanceof AppError) return formatted;
     const code = formatted.extensions?.code;
-    if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) return formatted;
+    if (typeof code === 'string' && PASSED_THROUGH.has(code)) return formatted;
     logger.error(
       { err: original, path: formatted.path },
       'unexpected error in a GraphQL operation',

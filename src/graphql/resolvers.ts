@@ -203,20 +203,20 @@ export const resolvers = {
     >,
   },
   Mutation: {
-    registerEntity: ((_, { input }, { services }) =>
-      services.entities.register(toEntityInput(input))) satisfies Resolver<
+    registerEntity: ((_, { input }, { services, request }) =>
+      services.entities.register(toEntityInput(input), request.signal)) satisfies Resolver<
       unknown,
       { input: EntityInputArg },
       unknown
     >,
-    registerEntities: ((_, { inputs }, { services }) =>
-      services.entities.registerMany(inputs.map(toEntityInput))) satisfies Resolver<
+    registerEntities: ((_, { inputs }, { services, request }) =>
+      services.entities.registerMany(inputs.map(toEntityInput), request.signal)) satisfies Resolver<
       unknown,
       { inputs: readonly EntityInputArg[] },
       unknown
     >,
-    updateEntity: ((_, { id, patch }, { services }) =>
-      services.entities.update(id, toEntityPatch(patch))) satisfies Resolver<
+    updateEntity: ((_, { id, patch }, { services, request }) =>
+      services.entities.update(id, toEntityPatch(patch), request.signal)) satisfies Resolver<
       unknown,
       { id: string; patch: EntityFieldsArg },
       EntityRecord
@@ -232,8 +232,8 @@ export const resolvers = {
       { id: string },
       unknown
     >,
-    linkImage: ((_, { input }, { services }) =>
-      services.linking.link(toLinkImageInput(input))) satisfies Resolver<
+    linkImage: ((_, { input }, { services, request }) =>
+      services.linking.link(toLinkImageInput(input), request.signal)) satisfies Resolver<
       unknown,
       { input: LinkImageInputArg },
       unknown

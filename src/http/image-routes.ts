@@ -1,8 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { Router } from 'express';
+import { ErrorCode } from '../errors.js';
 import type { ImageStore } from '../images/image-store.js';
 import { isSha256Hex } from '../images/image-store.js';
 import type { EntityQueries } from '../services/entity-queries.js';
+import { errorBody } from './json-errors.js';
 
 /**
  * GET /images/:sha256 serves stored bytes, so the `url` on an Image node opens in a browser.
@@ -17,12 +19,12 @@ export function createImageRouter(
     try {
       const sha256 = request.params.sha256.toLowerCase();
       if (!isSha256Hex(sha256)) {
-        response.status(400).json({ error: 'not a sha256 hex digest' });
+        response.status(400).json(errorBody('Not a sha256 hex digest', ErrorCode.BadUserInput));
         return;
       }
       const image = await queries.image(sha256);
       if (!image || !(await store.has(sha256))) {
-        response.status(404).json({ error: 'no such image' });
+        response.status(404).json(errorBody('No such image', ErrorCode.NotFound));
         return;
       }
       response.set({

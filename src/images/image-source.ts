@@ -10,6 +10,11 @@ export type ImageSource =
 
 const DATA_URL = /^data:([a-z0-9.+-]+\/[a-z0-9.+-]+)?((?:;[a-z0-9-]+=[^;,]*)*)(;base64)?,(.*)$/is;
 
+/** The media type a `data:` URL declares, lower-case without parameters; null when it has none. */
+export function dataUrlType(dataUrl: string): string | null {
+  return DATA_URL.exec(dataUrl.trim())?.[1]?.toLowerCase() ?? null;
+}
+
 /** Decodes a `data:` URL (RFC 2397), refusing ones whose payload exceeds maxBytes before decoding it. */
 export function decodeDataUrl(dataUrl: string, maxBytes: number): Uint8Array {
   const match = DATA_URL.exec(dataUrl.trim());

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import type { DecodedImage } from '../images/image-decoding.js';
 
 /** How a model wants its pixels; read from the bundle manifest. */
 export interface PixelSpec {
@@ -31,28 +32,8 @@ export interface PreparedPixels {
   readonly transform: ImageTransform;
 }
 
-export interface DecodedImage {
-  /** Interleaved 8-bit RGB, upright (EXIF orientation applied), in sRGB. */
-  readonly rgb: Uint8Array;
-  readonly width: number;
-  readonly height: number;
-}
-
-/** Decodes any supported image to upright sRGB RGB bytes, flattening alpha onto white. */
-export async function decodeRgb(bytes: Uint8Array): Promise<DecodedImage> {
-  const { data, info } = await sharp(bytes, { failOn: 'error' })
-    .rotate() // EXIF orientation: a phone photo must not reach a model sideways
-    .toColourspace('srgb')
-    .flatten({ background: '#ffffff' })
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return {
-    rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    width: info.width,
-    height: info.height,
-  };
-}
+// Decoding encoded bytes is image-decoding.ts's job (limits, timeout); this module works on pixels.
+export type { DecodedImage } from '../images/image-decoding.js';
 
 export interface CropBox {
   readonly x: number;

@@ -1,8 +1,9 @@
 import path from 'node:path';
+import { decodeRgb, type ImageLimits } from '../images/image-decoding.js';
 import type { ManifestComponent } from '../models/bundle.js';
 import type { ImageVectorEncoder } from '../services/encoders.js';
 import { ImageEncoder, loadClassList } from './image-encoder.js';
-import { cropRgb, decodeRgb, type PixelSpec } from './image-preprocess.js';
+import { cropRgb, type PixelSpec } from './image-preprocess.js';
 import { InferenceError, type OnnxRuntime } from './onnx-runtime.js';
 
 /** The image component's settings in the bundle manifest. */
@@ -20,15 +21,28 @@ function readConfig(component: ManifestComponent): ImageComponentConfig {
 }
 
 /**
+ * The model registry's image encoder factory, decoding under the service's image limits (SVG
+ * policy, sizes, decode timeout): the encoders decode every pixel, stored images included.
+ */
+export function imageVectorEncoderFactory(limits: ImageLimits) {
+  return (runtime: OnnxRuntime, bundleDir: string, component: ManifestComponent) =>
+    createImageVectorEncoder(runtime, { bundleDir, component, limits });
+}
+
+/**
  * The bundle's image model as the registry and candidate generation use it: a whole image or a
  * box of it in, one L2-normalised vector out. A box is cropped at full resolution before resizing,
  * so a small region keeps its detail.
  */
 export async function createImageVectorEncoder(
   runtime: OnnxRuntime,
-  bundleDir: string,
-  component: ManifestComponent,
+  {
+    bundleDir,
+    component,
+    limits,
+  }: { bundleDir: string; component: ManifestComponent; limits: ImageLimits },
 ): Promise<ImageVectorEncoder> {
+  const decode = (bytes: Uint8Array) => decodeRgb(bytes, limits);
   const config = readConfig(component);
   const model = component.files['model.onnx'];
   if (!model) throw new InferenceError('The image component has no model.onnx');
@@ -52,11 +66,11 @@ export async function createImageVectorEncoder(
     fingerprint: component.fingerprint,
     dimension: config.dimension,
     async encodeImage(bytes, box) {
-      const image = await decodeRgb(bytes);
+      const image = await decode(bytes);
       return checked(await encoder.embed(box ? await cropRgb(image, box) : image));
     },
     decoded: {
-      decode: decodeRgb,
+      decode,
       async embedCrops(image, boxes) {
         // One batched run: about a fifth faster than a run per crop on 2 cores, and on the CPU
         // provider the vectors equal encodeImage's per box (test/models/model-registry.test.ts).

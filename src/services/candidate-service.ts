@@ -4,6 +4,8 @@ import { anyTermQuery } from '../candidates/lucene.js';
 import { mergeCandidates, type DenseHits, type MergedCandidate } from '../candidates/merge.js';
 import { matchRules } from '../candidates/rules.js';
 import { contentTokens, foldText, initialism, tokenize } from '../candidates/text-normalize.js';
+import { imageDimensions } from '../images/image-decoding.js';
+import { clipBox } from '../linking/regions.js';
 import type { Graph } from '../neo4j/driver.js';
 import {
   ENTITY_KEY,
@@ -77,9 +79,10 @@ export class CandidateService {
     }
     const textVector =
       mention !== '' && this.encoders?.text ? await this.encoders.text.encodeQuery(mention) : null;
+    const box = query.image?.box ? await boxInImage(query.image.bytes, query.image.box) : null;
     const imageVector =
       query.image && this.encoders?.image
-        ? await this.encoders.image.encodeImage(query.image.bytes, query.image.box ?? undefined)
+        ? await this.encoders.image.encodeImage(query.image.bytes, box ?? undefined)
         : null;
     if (mention === '' && imageVector === null) {
       throw new BadInputError('Image search needs a model bundle with an image encoder', {
@@ -168,4 +171,25 @@ export class CandidateService {
     ];
     return mergeCandidates({ bm25: found.bm25, rules, dense }, (entity) => entity.id, limit);
   }
+}
+
+/**
+ * A box as `linkImage` takes one: finite, with a positive size, rounded and clipped to the image;
+ * a box with nothing inside the image is refused rather than silently clamped to its edge.
+ */
+async function boxInImage(bytes: Uint8Array, box: PixelBox): Promise<PixelBox> {
+  const { x, y, width, height } = box;
+  if (![x, y, width, height].every(Number.isFinite) || !(width > 0 && height > 0)) {
+    throw new BadInputError('box needs finite x, y and a positive width and height', {
+      field: 'box',
+    });
+  }
+  const size = await imageDimensions(bytes);
+  const clipped = clipBox(box, size);
+  if (!clipped) {
+    throw new BadInputError(`box lies outside the ${size.width}x${size.height} image`, {
+      field: 'box',
+    });
+  }
+  return clipped;
 }

@@ -1,4 +1,4 @@
-import { BadInputError } from '../errors.js';
+import { BadInputError, ImageError } from '../errors.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../logger.js';
 import type { Graph } from '../neo4j/driver.js';
@@ -166,7 +166,7 @@ export class EncodingService {
     return batch.length;
   }
 
-  /** Reads an image from the store and encodes it; null (logged) when its file is missing. */
+  /** Reads an image from the store and encodes it; null (logged) when its file is missing or over the limits. */
   private async encodeStoredImage(
     encoder: ImageVectorEncoder,
     sha256: string,
@@ -176,7 +176,18 @@ export class EncodingService {
       this.deps.logger.warn({ sha256 }, 'image file missing from the store; left without a vector');
       return null;
     }
-    return encoder.encodeImage(bytes);
+    try {
+      return await encoder.encodeImage(bytes);
+    } catch (error) {
+      // Stored under older limits (POLYLINK_SVG, sizes, decode timeout): not decodable under the
+      // current ones. Left without a vector like a missing file, so it cannot stop the whole job.
+      if (!(error instanceof ImageError)) throw error;
+      this.deps.logger.warn(
+        { sha256, reason: error.message },
+        'stored image outside the current image limits; left without a vector',
+      );
+      return null;
+    }
   }
 
   private async encodeCandidateBatch(job: EncodingJob): Promise<number> {

@@ -39,7 +39,12 @@ export interface RegistrationResult {
   readonly status: RegistrationStatus;
 }
 
-type PreparedImage = Omit<ImageRecord, 'createdAt'> & { readonly bytes: Uint8Array | null };
+type PreparedImage = Omit<ImageRecord, 'createdAt'> & {
+  /** Bytes the client sent (null: an image already stored, referenced by hash or kept). */
+  readonly bytes: Uint8Array | null;
+  /** The bytes to put the file back from after the commit (see ImageStore.removeUnreferenced). */
+  readonly fileBytes: Uint8Array | null;
+};
 
 export interface EntityServiceDeps {
   readonly graph: Graph;
@@ -65,8 +70,8 @@ export class EntityService {
     return `${this.deps.publicBaseUrl}/images/${sha256}`;
   }
 
-  async register(input: EntityInput): Promise<RegistrationResult> {
-    const [result] = await this.registerMany([input]);
+  async register(input: EntityInput, signal?: AbortSignal): Promise<RegistrationResult> {
+    const [result] = await this.registerMany([input], signal);
     if (!result) throw new Error('registerMany returned no result for one input');
     return result;
   }
@@ -74,15 +79,19 @@ export class EntityService {
   /**
    * All-or-nothing: every image is decoded and checked before anything is written, and all
    * entities are created in one transaction. Content identical to what is stored is a no-op.
+   * `signal` (the request's budget) is checked between images and before anything is written.
    */
-  async registerMany(inputs: readonly EntityInput[]): Promise<RegistrationResult[]> {
+  async registerMany(
+    inputs: readonly EntityInput[],
+    signal?: AbortSignal,
+  ): Promise<RegistrationResult[]> {
     const { maxBatchSize } = this.deps.config.limits;
     if (inputs.length === 0)
       throw new BadInputError('inputs must not be empty', { field: 'inputs' });
     if (inputs.length > maxBatchSize) {
       throw new BadInputError(`At most ${maxBatchSize} entities per call`, { field: 'inputs' });
     }
-    const prepared = await this.prepareWrites(inputs);
+    const prepared = await this.prepareWrites(inputs, signal);
     const storedHashes = await this.deps.graph.read('registerEntities.check', (tx) =>
       entities.findContentHashes(
         tx,
@@ -96,18 +105,23 @@ export class EntityService {
         .map((entry) => entry.write.id),
     );
     const writes = await this.addVectors(prepared, unchanged);
-    const newlyStored = await this.storeImageBytes(prepared.flatMap((entry) => entry.images));
+    signal?.throwIfAborted();
+    const images = prepared.flatMap((entry) => entry.images);
+    const newlyStored = await this.storeImageBytes(images);
+    let results: RegistrationResult[];
     try {
-      return await this.writeWithRaceRetry(() =>
+      results = await this.writeWithRaceRetry(() =>
         this.deps.graph.write('registerEntities', (tx) => this.createOrConfirm(tx, writes)),
       );
     } catch (error) {
       await this.discardUnreferencedImages(newlyStored);
       throw error;
     }
+    await this.ensureImageFiles(images);
+    return results;
   }
 
-  async update(rawId: string, patch: EntityPatch): Promise<EntityRecord> {
+  async update(rawId: string, patch: EntityPatch, signal?: AbortSignal): Promise<EntityRecord> {
     const id = normalizeEntityId(rawId);
     const current = await this.deps.graph.read('updateEntity.load', async (tx) => {
       const [entity] = await entities.findEntitiesByIds(tx, [id]);
@@ -124,13 +138,14 @@ export class EntityService {
     });
     const images =
       patch.images === undefined || patch.images === null
-        ? current.images.map((image) => ({ ...image, bytes: null }))
-        : await this.prepareImages(id, patch.images);
+        ? current.images.map((image) => ({ ...image, bytes: null, fileBytes: null }))
+        : await this.prepareImages(id, patch.images, signal);
     const [write] = await this.addVectors(
       [{ write: this.toWrite(id, fields, images), images }],
       new Set(),
     );
     if (!write) throw new Error('addVectors dropped the entity being updated');
+    signal?.throwIfAborted();
     const newlyStored = await this.storeImageBytes(images);
     let removedImages: string[];
     try {
@@ -143,6 +158,7 @@ export class EntityService {
       await this.discardUnreferencedImages(newlyStored);
       throw error;
     }
+    await this.ensureImageFiles(images);
     await this.removeImageFiles(removedImages);
     const [updated] = await this.deps.graph.read('updateEntity.reload', (tx) =>
       entities.findEntitiesByIds(tx, [id]),
@@ -163,13 +179,14 @@ export class EntityService {
 
   private async prepareWrites(
     inputs: readonly EntityInput[],
+    signal?: AbortSignal,
   ): Promise<{ write: EntityWrite; images: PreparedImage[] }[]> {
     const writesById = new Map<string, EntityWrite>();
     const prepared: { write: EntityWrite; images: PreparedImage[] }[] = [];
     for (const input of inputs) {
       const id = normalizeEntityId(input.id);
       const fields = normalizeEntityFields(input);
-      const images = await this.prepareImages(id, input.images ?? []);
+      const images = await this.prepareImages(id, input.images ?? [], signal);
       const write = this.toWrite(id, fields, images);
       const earlier = writesById.get(id);
       if (earlier) {
@@ -211,7 +228,7 @@ export class EntityService {
       candidateVector: null,
       candidateModel: null,
       // Bytes stay out of the Cypher parameters: they live in the image store.
-      images: images.map(({ bytes: _bytes, ...record }) => ({
+      images: images.map(({ bytes: _bytes, fileBytes: _fileBytes, ...record }) => ({
         ...record,
         embedding: null,
         imageEncoder: null,
@@ -308,6 +325,7 @@ export class EntityService {
   private async prepareImages(
     entityId: string,
     sources: readonly ImageSource[],
+    signal?: AbortSignal,
   ): Promise<PreparedImage[]> {
     const { maxPerEntity } = this.deps.config.images;
     if (sources.length > maxPerEntity) {
@@ -320,6 +338,7 @@ export class EntityService {
     }
     const prepared: PreparedImage[] = [];
     for (const [index, source] of sources.entries()) {
+      signal?.throwIfAborted();
       try {
         prepared.push(await this.prepareImage(source));
       } catch (error) {
@@ -347,7 +366,9 @@ export class EntityService {
         entities.findImagesBySha256(tx, [sha256]),
       );
       if (!stored) throw new NotFoundError('Image', sha256);
-      return { ...stored, bytes: null };
+      // Kept to put the file back should a concurrent deletion remove it (ensureImageFiles).
+      const fileBytes = await this.deps.imageStore.read(sha256).catch(() => null);
+      return { ...stored, bytes: null, fileBytes };
     }
     const bytes = await this.deps.imageReader.readSent(source);
     const inspected: InspectedImage = await inspectImage(bytes, limits);
@@ -361,6 +382,7 @@ export class EntityService {
       byteSize: bytes.byteLength,
       url: this.imageUrl(sha256),
       bytes,
+      fileBytes: bytes,
     };
   }
 
@@ -373,6 +395,25 @@ export class EntityService {
       newlyStored.push(image.sha256);
     }
     return newlyStored;
+  }
+
+  /**
+   * After the commit, puts back any file a concurrent deletion removed (it found the image
+   * unreferenced before this transaction committed); the argument is at
+   * ImageStore.removeUnreferenced. The write is committed, so a failure here is logged, not thrown.
+   */
+  private async ensureImageFiles(images: readonly PreparedImage[]): Promise<void> {
+    for (const image of images) {
+      if (image.fileBytes === null) continue;
+      try {
+        await this.deps.imageStore.put(image.sha256, image.fileBytes);
+      } catch (error) {
+        this.deps.logger.error(
+          { err: error, sha256: image.sha256 },
+          'could not put back the file of a committed image',
+        );
+      }
+    }
   }
 
   private async createOrConfirm(
@@ -417,26 +458,26 @@ export class EntityService {
     }
   }
 
+  /** Files this call wrote before a transaction that failed: removed unless an Image node uses them. */
   private async discardUnreferencedImages(hashes: readonly string[]): Promise<void> {
-    if (hashes.length === 0) return;
-    const referenced = await this.deps.graph
-      .read('images.find', (tx) => entities.findImagesBySha256(tx, hashes))
-      .catch(() => null);
-    if (referenced === null) return; // Cannot tell: keeping a stray file is safer than losing a used one.
-    const keep = new Set(referenced.map((image) => image.sha256));
-    await this.removeImageFiles(hashes.filter((hash) => !keep.has(hash)));
+    await this.removeImageFiles(hashes);
   }
 
+  /**
+   * Removes files of images a committed transaction deleted, putting back any that an Image node
+   * uses again by the time the file is gone (a concurrent registration of the same bytes).
+   */
   private async removeImageFiles(hashes: readonly string[]): Promise<void> {
-    for (const hash of hashes) {
-      try {
-        await this.deps.imageStore.remove(hash);
-      } catch (error) {
-        this.deps.logger.warn(
-          { err: error, sha256: hash },
-          'could not remove an orphaned image file',
+    if (hashes.length === 0) return;
+    try {
+      await this.deps.imageStore.removeUnreferenced(hashes, async (removed) => {
+        const images = await this.deps.graph.read('images.find', (tx) =>
+          entities.findImagesBySha256(tx, removed),
         );
-      }
+        return new Set(images.map((image) => image.sha256));
+      });
+    } catch (error) {
+      this.deps.logger.warn({ err: error, hashes }, 'could not remove orphaned image files');
     }
   }
 }

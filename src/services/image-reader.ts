@@ -1,7 +1,12 @@
 import type { Config } from '../config.js';
 import { BadInputError, NotFoundError } from '../errors.js';
-import { inspectImage } from '../images/image-decoding.js';
-import { decodeDataUrl, readUpload, type ImageSource } from '../images/image-source.js';
+import { checkDeclaredType, inspectImage } from '../images/image-decoding.js';
+import {
+  dataUrlType,
+  decodeDataUrl,
+  readUpload,
+  type ImageSource,
+} from '../images/image-source.js';
 import { isSha256Hex, type ImageStore } from '../images/image-store.js';
 
 /** Turns any image source into bytes, within the configured limits. */
@@ -11,15 +16,25 @@ export class ImageReader {
     private readonly limits: Config['images'],
   ) {}
 
-  /** Bytes as sent by the client (upload, data URL, or bytes a command read from disk). */
-  readSent(source: Exclude<ImageSource, { kind: 'stored' }>): Promise<Uint8Array> {
+  /**
+   * Bytes as sent by the client (upload, data URL, or bytes a command read from disk), refused
+   * when the type the client declared names another image format than the bytes are.
+   */
+  async readSent(source: Exclude<ImageSource, { kind: 'stored' }>): Promise<Uint8Array> {
     switch (source.kind) {
-      case 'upload':
-        return readUpload(source.upload, this.limits.maxBytes);
-      case 'dataUrl':
-        return Promise.resolve(decodeDataUrl(source.dataUrl, this.limits.maxBytes));
+      case 'upload': {
+        const bytes = await readUpload(source.upload, this.limits.maxBytes);
+        // readUpload has settled the promise: it rejects only if reading failed, handled there.
+        await checkDeclaredType(bytes, (await source.upload).mimetype);
+        return bytes;
+      }
+      case 'dataUrl': {
+        const bytes = decodeDataUrl(source.dataUrl, this.limits.maxBytes);
+        await checkDeclaredType(bytes, dataUrlType(source.dataUrl));
+        return bytes;
+      }
       case 'bytes':
-        return Promise.resolve(source.bytes);
+        return source.bytes;
     }
   }
 

@@ -48,7 +48,7 @@ import { detectMentions } from '../linking/mentions.js';
 import { RegionProposer, type RegionModels } from '../linking/regions.js';
 import type { Logger } from '../logger.js';
 import type { Graph } from '../neo4j/driver.js';
-import type { ImageRecord } from '../neo4j/entity-repository.js';
+import { findImagesBySha256, type ImageRecord } from '../neo4j/entity-repository.js';
 import * as linkRepository from '../neo4j/link-repository.js';
 import type {
   LinkedImageRecord,
@@ -141,12 +141,19 @@ export interface LinkImageResult {
   readonly timing: readonly StageTiming[];
 }
 
-/** Accumulates wall-clock time per stage (context and score run once per phase). */
+/**
+ * Accumulates wall-clock time per stage (context and score run once per phase), and stops the
+ * request at the next stage boundary once its budget's signal has fired: a model run cannot be
+ * interrupted, but no further stage starts and nothing is written.
+ */
 class StageClock {
   private readonly started = performance.now();
   private readonly spent = new Map<LinkStage, number>();
 
+  constructor(private readonly signal: AbortSignal | undefined) {}
+
   async time<T>(stage: LinkStage, work: () => Promise<T>): Promise<T> {
+    this.signal?.throwIfAborted();
     const started = performance.now();
     try {
       return await work();
@@ -207,11 +214,11 @@ export class LinkingService {
     this.vectorCache = new CandidateVectorCache(deps.config.models.candidateVectorCache);
   }
 
-  async link(input: LinkImageInput): Promise<LinkImageResult> {
+  async link(input: LinkImageInput, signal?: AbortSignal): Promise<LinkImageResult> {
     const { image: source, ...request } = input;
     checkLinkRequest(request, this.deps.config.limits);
     const models = this.readyModels();
-    const clock = new StageClock();
+    const clock = new StageClock(signal);
     const image = await clock.time('decode', () => this.readImage(source, models));
     const prepared = await this.prepare({ models, request, image, clock });
     const task = taskOf(request);
@@ -614,6 +621,14 @@ export class LinkingService {
     if (newlyStored) await imageStore.put(image.sha256, image.bytes);
     try {
       const written = await this.writeWithRetry(write);
+      // A concurrent deletion may have removed the file between the check above and the commit
+      // (it found the Image node unreferenced): put it back (ImageStore.removeUnreferenced).
+      await imageStore.put(image.sha256, image.bytes).catch((error: unknown) => {
+        this.deps.logger.error(
+          { err: error, sha256: image.sha256 },
+          'could not put back the file of a linked image',
+        );
+      });
       if (written.droppedLinks > 0) {
         this.deps.logger.warn(
           { sha256: image.sha256, dropped: written.droppedLinks },
@@ -644,10 +659,15 @@ export class LinkingService {
     }
   }
 
+  /** Removes the file this call wrote unless an Image node (an entity's, or linked) uses it. */
   private async discardIfUnused(sha256: string): Promise<void> {
     try {
-      const linked = await this.linkedImage(sha256, null);
-      if (!linked) await this.deps.imageStore.remove(sha256);
+      await this.deps.imageStore.removeUnreferenced([sha256], async (hashes) => {
+        const images = await this.deps.graph.read('images.find', (tx) =>
+          findImagesBySha256(tx, hashes),
+        );
+        return new Set(images.map((found) => found.sha256));
+      });
     } catch (error) {
       this.deps.logger.warn({ err: error, sha256 }, 'could not check an unused query image file');
     }

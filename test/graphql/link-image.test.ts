@@ -208,7 +208,7 @@ describe('linkImage', () => {
       nilThreshold: null,
       domain: null,
     };
-    expect(services.linking.link).toHaveBeenCalledWith(expected);
+    expect(services.linking.link).toHaveBeenCalledWith(expected, expect.any(AbortSignal));
     expect(findByIds).toHaveBeenCalledTimes(1);
     expect(result.data?.linkImage).toEqual({
       task: 'V&T-KG',
@@ -266,11 +266,10 @@ describe('linkImage', () => {
     };
     const result = await execute(server, services, LINK, { input });
     expect(result.errors).toBeUndefined();
-    expect(services.linking.link).toHaveBeenCalledWith({
-      ...input,
-      image: { kind: 'stored', sha256: 'c'.repeat(64) },
-      pairs: null,
-    });
+    expect(services.linking.link).toHaveBeenCalledWith(
+      { ...input, image: { kind: 'stored', sha256: 'c'.repeat(64) }, pairs: null },
+      expect.any(AbortSignal),
+    );
   });
 
   it('needs exactly one image source', async () => {

@@ -210,6 +210,7 @@ describe('registration', () => {
           { kind: 'stored', sha256: flag.sha256 },
         ],
       }),
+      expect.any(AbortSignal),
     );
   });
 
@@ -272,9 +273,10 @@ describe('registration', () => {
       'mutation { updateEntity(id: "freeciv-nation:french", patch: { description: "New." }) { id } }',
     );
     expect(result.errors).toBeUndefined();
-    expect(update).toHaveBeenCalledWith('freeciv-nation:french', {
-      description: 'New.',
-      images: null,
-    });
+    expect(update).toHaveBeenCalledWith(
+      'freeciv-nation:french',
+      { description: 'New.', images: null },
+      expect.any(AbortSignal),
+    );
   });
 });

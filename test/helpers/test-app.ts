@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createApp, type App } from '../../src/app.js';
+import { ApiKeyService, type Role } from '../../src/auth/api-keys.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createGraph, type Graph } from '../../src/neo4j/driver.js';
@@ -18,9 +19,15 @@ export interface TestApp {
   /** Widths of the loaded bundle's vectors (0 when running without models). */
   readonly textDimension: number;
   readonly imageDimension: number;
+  /** An admin key of this test file's, sent by `graphql` unless told otherwise. */
+  readonly adminKey: string;
+  /** Another key of this file's (revoked at close). */
+  createKey(role: Role): Promise<string>;
+  /** A GraphQL POST with the admin key, or with `options.key` (null: no Authorization header). */
   graphql<Data = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
+    options?: { key?: string | null },
   ): Promise<GraphQLResponse<Data>>;
   close(): Promise<void>;
 }
@@ -35,7 +42,7 @@ export interface GraphQLResponse<Data> {
  * Starts the real app on an ephemeral port against the Neo4j named by NEO4J_URI
  * (the test command starts a throw-away instance), with a private image folder.
  */
-export async function startTestApp(): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const imageDir = await mkdtemp(path.join(os.tmpdir(), 'polylink-images-'));
   const config = parseConfig({
     ...process.env,
@@ -43,11 +50,18 @@ export async function startTestApp(): Promise<TestApp> {
     POLYLINK_IMAGE_DIR: imageDir,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     NODE_ENV: 'test',
+    // The suites send many requests from one key in seconds; rate limits have tests of their own.
+    POLYLINK_RATE_LINK_IMAGE: '0',
+    POLYLINK_RATE_REGISTRATIONS: '0',
+    ...env,
   });
   const app = await createApp(config, createLogger(config.logLevel));
   const graph = await createGraph(config.neo4j);
   const tag = randomUUID().slice(0, 8);
   const prefix = `it-${tag}:`;
+  const keys = new ApiKeyService(graph, 0);
+  const createKey = async (role: Role) => (await keys.create(role, `${prefix}${role}`)).key;
+  const adminKey = await createKey('admin');
   return {
     app,
     config,
@@ -56,13 +70,20 @@ export async function startTestApp(): Promise<TestApp> {
     domain: `it-${tag}`,
     textDimension: app.backend.encoders?.text?.dimension ?? 0,
     imageDimension: app.backend.encoders?.image?.dimension ?? 0,
+    adminKey,
+    createKey,
     async graphql<Data>(
       query: string,
       variables: Record<string, unknown> = {},
+      options: { key?: string | null } = {},
     ): Promise<GraphQLResponse<Data>> {
+      const key = options.key === undefined ? adminKey : options.key;
       const response = await fetch(app.graphqlUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          ...(key === null ? {} : { authorization: `Bearer ${key}` }),
+        },
         body: JSON.stringify({ query, variables }),
       });
       const body = (await response.json()) as Omit<GraphQLResponse<Data>, 'status'>;
@@ -88,6 +109,7 @@ export async function removeTestData(graph: Graph, prefix: string): Promise<void
        DELETE i`,
       { prefix },
     );
+    await tx.query(`MATCH (k:ApiKey) WHERE k.name STARTS WITH $prefix DELETE k`, { prefix });
   });
 }
 
@@ -105,11 +127,12 @@ export async function countNodes(graph: Graph): Promise<{ entities: number; imag
 
 /** A GraphQL multipart request (the community spec) with the CSRF preflight header. */
 export async function postMultipart<Data>(
-  url: string,
+  t: Pick<TestApp, 'app' | 'adminKey'>,
   operation: { query: string; variables: Record<string, unknown> },
   files: Record<string, { path: string; bytes: Uint8Array; type: string }>,
   headers: Record<string, string> = { 'apollo-require-preflight': 'true' },
 ): Promise<GraphQLResponse<Data>> {
+  const url = t.app.graphqlUrl;
   const { query, variables } = operation;
   const form = new FormData();
   form.set('operations', JSON.stringify({ query, variables }));
@@ -120,7 +143,11 @@ export async function postMultipart<Data>(
   for (const [key, file] of Object.entries(files)) {
     form.set(key, new Blob([file.bytes], { type: file.type }), `${key}.bin`);
   }
-  const response = await fetch(url, { method: 'POST', body: form, headers });
+  const response = await fetch(url, {
+    method: 'POST',
+    body: form,
+    headers: { authorization: `Bearer ${t.adminKey}`, ...headers },
+  });
   const text = await response.text();
   let body: object;
   try {

@@ -39,7 +39,7 @@ beforeAll(async () => {
   }
   // ...and one entity registered as a user would, over HTTP with a multipart upload.
   const usa = await postMultipart(
-    t.app.graphqlUrl,
+    t,
     {
       query: REGISTER,
       variables: {

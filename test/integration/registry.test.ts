@@ -57,7 +57,7 @@ describe('registering over HTTP with a multipart upload', () => {
       0: { path: 'variables.input.images.0.upload', bytes: usaFlag, type: 'image/png' },
     };
     const first = await postMultipart<RegisterData>(
-      t.app.graphqlUrl,
+      t,
       { query: REGISTER, variables: { input } },
       files,
     );
@@ -78,7 +78,7 @@ describe('registering over HTTP with a multipart upload', () => {
 
     const before = await countNodes(t.graph);
     const again = await postMultipart<RegisterData>(
-      t.app.graphqlUrl,
+      t,
       { query: REGISTER, variables: { input } },
       files,
     );
@@ -86,7 +86,7 @@ describe('registering over HTTP with a multipart upload', () => {
     expect(await countNodes(t.graph)).toEqual(before);
 
     const changed = await postMultipart(
-      t.app.graphqlUrl,
+      t,
       { query: REGISTER, variables: { input: { ...input, description: 'Something else.' } } },
       files,
     );
@@ -95,7 +95,7 @@ describe('registering over HTTP with a multipart upload', () => {
 
   it('refuses a multipart request without the CSRF preflight header', async () => {
     const response = await postMultipart(
-      t.app.graphqlUrl,
+      t,
       {
         query: REGISTER,
         variables: { input: { id: `${t.prefix}csrf`, name: 'X', images: [{ upload: null }] } },
@@ -117,7 +117,7 @@ describe('registering over HTTP with a multipart upload', () => {
     const before = await countNodes(t.graph);
     const truncated = usaFlag.subarray(0, Math.floor(usaFlag.length / 2));
     const response = await postMultipart(
-      t.app.graphqlUrl,
+      t,
       {
         query: REGISTER,
         variables: {

@@ -6,7 +6,8 @@ import {
   readImportBatches,
   type ImportLine,
 } from '../../src/cli/import-file.js';
-import { cropRgb, decodeRgb } from '../../src/inference/image-preprocess.js';
+import { cropRgb } from '../../src/inference/image-preprocess.js';
+import { decodeRgb } from '../helpers/decode.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { toDataUrl } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';

@@ -7,12 +7,8 @@ import {
   ImageEncoder,
   loadClassList,
 } from '../../src/inference/image-encoder.js';
-import {
-  cropRgb,
-  decodeRgb,
-  toModelInput,
-  type DecodedImage,
-} from '../../src/inference/image-preprocess.js';
+import { cropRgb, toModelInput, type DecodedImage } from '../../src/inference/image-preprocess.js';
+import { decodeRgb } from '../helpers/decode.js';
 import {
   createOnnxRuntime,
   type ModelSession,

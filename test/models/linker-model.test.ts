@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { createImageVectorEncoder } from '../../src/inference/image-vector-encoder.js';
+import { imageVectorEncoderFactory } from '../../src/inference/image-vector-encoder.js';
 import { LINKER_MAX_TOKENS, linkerEntityText } from '../../src/inference/linker-features.js';
 import {
   LinkerModel,
@@ -244,7 +244,7 @@ describe.skipIf(!linkerPresent)(
         registry = await createModelRegistry(
           { ...config.models, bundleDir },
           createLogger('silent'),
-          { imageEncoder: createImageVectorEncoder },
+          { imageEncoder: imageVectorEncoderFactory(config.images) },
         );
         candidates = registry.encoders.candidate!;
         flag = await registry.encoders.image!.encodeImage(readFixture(roman.images[0]!.path));

@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { decodeRgb } from '../../src/inference/image-preprocess.js';
+import { decodeRgb } from '../helpers/decode.js';
 import { createModelRegistry, type ModelRegistry } from '../../src/inference/model-registry.js';
-import { createImageVectorEncoder } from '../../src/inference/image-vector-encoder.js';
+import { imageVectorEncoderFactory } from '../../src/inference/image-vector-encoder.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
@@ -14,7 +14,7 @@ let registry: ModelRegistry;
 beforeAll(async () => {
   const config = parseConfig({}, PROJECT_ROOT);
   registry = await createModelRegistry(config.models, createLogger('silent'), {
-    imageEncoder: createImageVectorEncoder,
+    imageEncoder: imageVectorEncoderFactory(config.images),
   });
 });
 

@@ -13,11 +13,11 @@ import {
 } from '../../src/inference/face-analyzer.js';
 import {
   cropRgb,
-  decodeRgb,
   toModelInput,
   type CropBox,
   type DecodedImage,
 } from '../../src/inference/image-preprocess.js';
+import { decodeRgb } from '../helpers/decode.js';
 import {
   COCO_CLASSES,
   ObjectDetector,

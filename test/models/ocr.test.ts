@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeRgb, type DecodedImage } from '../../src/inference/image-preprocess.js';
+import { type DecodedImage } from '../../src/inference/image-preprocess.js';
+import { decodeRgb } from '../helpers/decode.js';
 import { OcrReader, type OcrLine } from '../../src/inference/ocr.js';
 import type { AxisBox } from '../../src/inference/ocr-postprocess.js';
 import {

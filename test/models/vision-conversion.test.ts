@@ -19,11 +19,11 @@ import {
   faceCropBox,
 } from '../../src/inference/face-analyzer.js';
 import {
-  decodeRgb,
   toModelInput,
   type DecodedImage,
   type PreparedPixels,
 } from '../../src/inference/image-preprocess.js';
+import { decodeRgb } from '../helpers/decode.js';
 import { CENTERNET_PIXELS } from '../../src/inference/object-detector.js';
 import {
   createOnnxRuntime,

@@ -23,11 +23,22 @@ describe('parseConfig: defaults', () => {
         publicBaseUrl: 'http://127.0.0.1:4000',
         maxRequestBytes: 64 * 1024 * 1024,
       },
-      neo4j: { uri: 'bolt://127.0.0.1:7687', user: 'neo4j', password: '', database: 'neo4j' },
+      neo4j: {
+        uri: 'bolt://127.0.0.1:7687',
+        user: 'neo4j',
+        password: '',
+        database: 'neo4j',
+        timeoutMs: 5000,
+      },
+      auth: { anonymousRead: false, keyCacheMs: 10_000 },
       images: {
         storeDir: path.join(CWD, 'var', 'images'),
         maxBytes: 20 * 1024 * 1024,
-        maxPixels: 50_000_000,
+        maxPixels: 40_000_000,
+        maxSide: 16_384,
+        svg: 'rasterize',
+        maxSvgPixels: 4_000_000,
+        decodeTimeoutMs: 10_000,
         maxPerEntity: 16,
       },
       models: {
@@ -40,10 +51,25 @@ describe('parseConfig: defaults', () => {
         candidateVectorCache: 100_000,
       },
       linking: { mentionOverlap: 'longest-first' },
-      limits: { maxBatchSize: 100, maxPageSize: 200, maxCandidates: 100 },
+      limits: {
+        maxBatchSize: 100,
+        maxPageSize: 200,
+        maxCandidates: 100,
+        maxDepth: 10,
+        maxAliases: 20,
+        maxDirectives: 10,
+        maxTokens: 2000,
+        maxCost: 20_000,
+        maxLinkImagePerRequest: 4,
+        requestTimeoutMs: 60_000,
+        linkImagePerMinute: 120,
+        registrationsPerMinute: 1200,
+      },
       migrateOnStart: true,
       logLevel: 'info',
-      isDevelopment: true,
+      // Production unless NODE_ENV says development: no stacks, no introspection, no landing page.
+      isDevelopment: false,
+      introspection: false,
     });
   });
 
@@ -118,12 +144,29 @@ describe('parseConfig: each variable', () => {
         POLYLINK_IMAGE_DIR: 'data/img',
         POLYLINK_MAX_IMAGE_BYTES: '4096',
         POLYLINK_MAX_IMAGE_PIXELS: '1000',
+        POLYLINK_MAX_IMAGE_SIDE: '500',
+        POLYLINK_SVG: 'Refuse',
+        POLYLINK_MAX_SVG_PIXELS: '300',
+        POLYLINK_IMAGE_DECODE_TIMEOUT_MS: '2500',
         POLYLINK_MAX_IMAGES_PER_ENTITY: '3',
         POLYLINK_MAX_BATCH: '7',
         POLYLINK_MAX_PAGE: '8',
         POLYLINK_MAX_CANDIDATES: '9',
+        POLYLINK_MAX_DEPTH: '5',
+        POLYLINK_MAX_ALIASES: '6',
+        POLYLINK_MAX_DIRECTIVES: '7',
+        POLYLINK_MAX_TOKENS: '800',
+        POLYLINK_MAX_COST: '900',
+        POLYLINK_MAX_LINK_IMAGE_PER_REQUEST: '2',
+        POLYLINK_REQUEST_TIMEOUT_MS: '1500',
+        POLYLINK_RATE_LINK_IMAGE: '0',
+        POLYLINK_RATE_REGISTRATIONS: '11',
+        NEO4J_TIMEOUT_MS: '2500',
+        POLYLINK_ANONYMOUS_READ: 'yes',
+        POLYLINK_API_KEY_CACHE_MS: '0',
+        POLYLINK_INTROSPECTION: 'on',
         LOG_LEVEL: 'debug',
-        NODE_ENV: 'production',
+        NODE_ENV: 'development',
       },
       CWD,
     );
@@ -138,16 +181,36 @@ describe('parseConfig: each variable', () => {
       user: 'linker',
       password: ' secret ',
       database: 'kg',
+      timeoutMs: 2500,
     });
+    expect(config.auth).toEqual({ anonymousRead: true, keyCacheMs: 0 });
     expect(config.images).toEqual({
       storeDir: path.join(CWD, 'data', 'img'),
       maxBytes: 4096,
       maxPixels: 1000,
+      maxSide: 500,
+      svg: 'refuse',
+      maxSvgPixels: 300,
+      decodeTimeoutMs: 2500,
       maxPerEntity: 3,
     });
-    expect(config.limits).toEqual({ maxBatchSize: 7, maxPageSize: 8, maxCandidates: 9 });
+    expect(config.limits).toEqual({
+      maxBatchSize: 7,
+      maxPageSize: 8,
+      maxCandidates: 9,
+      maxDepth: 5,
+      maxAliases: 6,
+      maxDirectives: 7,
+      maxTokens: 800,
+      maxCost: 900,
+      maxLinkImagePerRequest: 2,
+      requestTimeoutMs: 1500,
+      linkImagePerMinute: 0,
+      registrationsPerMinute: 11,
+    });
     expect(config.logLevel).toBe('debug');
-    expect(config.isDevelopment).toBe(false);
+    expect(config.isDevelopment).toBe(true);
+    expect(config.introspection).toBe(true);
   });
 
   it('keeps an absolute POLYLINK_IMAGE_DIR as given', () => {
@@ -238,6 +301,17 @@ describe('parseConfig: invalid values throw a ConfigError naming the variable', 
     expect(configError({ POLYLINK_MAX_REQUEST_BYTES: '1023' }).message).toContain(
       'POLYLINK_MAX_REQUEST_BYTES',
     );
+  });
+
+  it.each([
+    ['POLYLINK_SVG', 'sanitize'],
+    ['POLYLINK_MAX_IMAGE_SIDE', '0'],
+    ['POLYLINK_MAX_IMAGE_SIDE', '10000001'],
+    ['POLYLINK_MAX_SVG_PIXELS', '0'],
+    ['POLYLINK_IMAGE_DECODE_TIMEOUT_MS', '0'],
+    ['POLYLINK_IMAGE_DECODE_TIMEOUT_MS', '1.5'],
+  ])('rejects %s=%s', (key, raw) => {
+    expect(configError({ [key]: raw }).message).toContain(key);
   });
 
   it('rejects a NEO4J_URI that is not a URL', () => {

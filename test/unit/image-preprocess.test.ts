@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import {
   boxToOriginal,
   cropRgb,
-  decodeRgb,
   normalizePixels,
   toModelInput,
   type PixelSpec,
 } from '../../src/inference/image-preprocess.js';
+import { decodeRgb } from '../helpers/decode.js';
 
 /** A w x h RGB image whose pixel (x, y) is (x * 10, y * 10, 200). */
 async function gradient(width: number, height: number): Promise<Buffer> {

@@ -103,4 +103,48 @@ describe('ImageStore', () => {
   it('remove rejects a malformed hash', async () => {
     await expect(store.remove('..')).rejects.toThrow(/sha256/);
   });
+
+  describe('removeUnreferenced', () => {
+    it('removes files no Image node uses, asking the graph only after they are gone', async () => {
+      await store.put(ABC_SHA256, bytes);
+      const seen: boolean[] = [];
+      const gone = await store.removeUnreferenced([ABC_SHA256], async () => {
+        seen.push(await store.has(ABC_SHA256));
+        return new Set();
+      });
+      expect(gone).toEqual([ABC_SHA256]);
+      expect(seen).toEqual([false]);
+      expect(await store.has(ABC_SHA256)).toBe(false);
+    });
+
+    it('puts back the file of a hash an Image node uses by the time of the re-check', async () => {
+      await store.put(ABC_SHA256, bytes);
+      await store.put(EMPTY_SHA256, new Uint8Array(0));
+      const gone = await store.removeUnreferenced(
+        [ABC_SHA256, EMPTY_SHA256],
+        async () => new Set([ABC_SHA256]),
+      );
+      expect(gone).toEqual([EMPTY_SHA256]);
+      expect(await readFile(store.pathOf(ABC_SHA256))).toEqual(bytes);
+      expect(await store.has(EMPTY_SHA256)).toBe(false);
+    });
+
+    it('puts every file back when the graph cannot be asked', async () => {
+      await store.put(ABC_SHA256, bytes);
+      const gone = await store.removeUnreferenced([ABC_SHA256], () =>
+        Promise.reject(new Error('database unavailable')),
+      );
+      expect(gone).toEqual([]);
+      expect(await readFile(store.pathOf(ABC_SHA256))).toEqual(bytes);
+    });
+
+    it('skips absent files without asking the graph', async () => {
+      let asked = false;
+      const gone = await store.removeUnreferenced([ABC_SHA256], async () => {
+        asked = true;
+        return new Set();
+      });
+      expect([gone, asked]).toEqual([[], false]);
+    });
+  });
 });

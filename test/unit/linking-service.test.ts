@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
 import { ErrorCode } from '../../src/errors.js';
 import { ImageStore } from '../../src/images/image-store.js';
 import { createLogger } from '../../src/logger.js';
@@ -20,8 +21,17 @@ function service(models: LinkingModels | null): LinkingService {
     imageStore: new ImageStore('/nonexistent'),
     imageReader: { read: unused, readSent: unused },
     config: {
-      images: { storeDir: '/nonexistent', maxBytes: 1024, maxPixels: 100, maxPerEntity: 1 },
-      limits: { maxBatchSize: 1, maxPageSize: 10, maxCandidates: 100 },
+      images: {
+        storeDir: '/nonexistent',
+        maxBytes: 1024,
+        maxPixels: 100,
+        maxSide: 100,
+        svg: 'rasterize',
+        maxSvgPixels: 100,
+        decodeTimeoutMs: 1000,
+        maxPerEntity: 1,
+      },
+      limits: { ...parseConfig({}).limits, maxBatchSize: 1, maxPageSize: 10, maxCandidates: 100 },
       models: { candidateVectorCache: 0 },
       linking: { mentionOverlap: 'longest-first' },
     },
