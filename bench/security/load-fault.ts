@@ -193,9 +193,16 @@ async function main(): Promise<number> {
     service = startService(serviceOptions);
     const firstReadyMs = await waitReady(service, READY_TIMEOUT_MS);
     log(`service pid ${service.pid} ready in ${Math.round(firstReadyMs)} ms`);
-    const key = createApiKey(instance.uri, 'admin', 'load-fault');
-    log(key === null ? 'no api-keys CLI: sending no key' : 'sending an admin API key');
-    const headers = { 'content-type': 'application/json', ...authHeaders(key) };
+    // One admin key per client, as separate programs would have: rate limits are per key.
+    const keys = Array.from({ length: clientCount }, (_, client) =>
+      createApiKey(instance.uri, 'admin', `load-fault-${client}`),
+    );
+    const key = keys[0] ?? null;
+    log(key === null ? 'no api-keys CLI: sending no key' : `one admin API key per client`);
+    const headersOf = (client: number) => ({
+      'content-type': 'application/json',
+      ...authHeaders(keys[client] ?? null),
+    });
     const rssBeforeKiB = rssKiB(service.pid);
 
     const samples: Sample[] = [];
@@ -221,7 +228,7 @@ async function main(): Promise<number> {
       const result = current
         ? await request(
             `${current.url}/graphql`,
-            { headers, body: JSON.stringify({ query: DOCS[op], variables }) },
+            { headers: headersOf(client), body: JSON.stringify({ query: DOCS[op], variables }) },
             REQUEST_TIMEOUT_MS,
           )
         : null;
@@ -388,6 +395,7 @@ async function main(): Promise<number> {
       user: 'neo4j',
       password: '',
       database: 'neo4j',
+      timeoutMs: 10_000,
     });
     const observed = await graph.read('loadFault.check', (tx) =>
       tx.query<{ id: string; name: string; description: string; images: string[] }>(

@@ -838,7 +838,7 @@ export function describeInput(input: FuzzInput): unknown {
           : typeof input.body === 'string'
             ? clip(input.body)
             : `${input.body.byteLength} bytes`;
-      return { ...input, body };
+      return { ...input, path: clip(input.path), body };
     }
     case 'auth':
       return input;
