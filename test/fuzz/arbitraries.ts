@@ -164,6 +164,7 @@ interface DocState {
   readonly fragments: string[];
   /** Bounds the size of one document whatever the draws say. */
   budget: number;
+  chars: number;
 }
 
 function typeString(type: GraphQLInputType): string {
@@ -356,6 +357,9 @@ function selectionSet(state: DocState, type: GraphQLObjectType, depth: number): 
       parts.push(first);
       // Many aliases of the same field: the batching attack depth limits do not see.
       for (let a = 1; a < aliasCount && state.budget > 0; a += 1, state.budget -= 1) {
+        // Copies of a subtree multiply with nesting: a character budget keeps documents < ~8 MB.
+        state.chars += first.length;
+        if (state.chars > 8_000_000) break;
         parts.push(`a${depth}_${a}: ${first.replace(/^a\d+_0: /, '')}`);
       }
     }
@@ -410,6 +414,7 @@ export function graphqlDocument(
     variableDefs: [],
     fragments: [],
     budget: draw.chance(0.1) ? 2000 : 200,
+    chars: 0,
   };
   const useMutation = draw.chance(0.35);
   const root = (
@@ -600,6 +605,13 @@ function authMode(draw: Draw): AuthMode {
 
 // --- raw HTTP ---------------------------------------------------------------------------------
 
+/** Every byte of the UTF-8 encoding, %-escaped; unlike encodeURIComponent, lone surrogates do not throw. */
+function percentEncode(text: string): string {
+  return [...Buffer.from(text, 'utf8')]
+    .map((byte) => `%${byte.toString(16).padStart(2, '0')}`)
+    .join('');
+}
+
 function rawInput(draw: Draw): FuzzInput {
   const valid = JSON.stringify({ query: '{ domains { domain entityCount } }' });
   const variants: (() => Omit<Extract<FuzzInput, { kind: 'raw' }>, 'kind' | 'auth'>)[] = [
@@ -700,7 +712,7 @@ function rawInput(draw: Draw): FuzzInput {
     () => ({
       label: 'get-query',
       method: 'GET',
-      path: `/graphql?query=${encodeURIComponent(draw.pick(['{ domains { domain } }', 'mutation { deleteEntity(id: "x") { id } }', draw.text(30)]))}${draw.chance(0.3) ? `&variables=${encodeURIComponent(draw.text(20))}` : ''}`,
+      path: `/graphql?query=${percentEncode(draw.pick(['{ domains { domain } }', 'mutation { deleteEntity(id: "x") { id } }', draw.text(30)]))}${draw.chance(0.3) ? `&variables=${percentEncode(draw.text(20))}` : ''}`,
       contentType: null,
       extraHeaders: { 'apollo-require-preflight': 'true' },
       body: null,
@@ -728,7 +740,7 @@ function rawInput(draw: Draw): FuzzInput {
         '0'.repeat(64),
         '..%2F..%2Fpackage.json',
         '%2e%2e/%2e%2e/etc/passwd',
-        encodeURIComponent(draw.text(30)),
+        percentEncode(draw.text(30)),
         'A'.repeat(64),
       ])}`,
       contentType: null,
