@@ -11,6 +11,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { PROJECT_ROOT } from '../../src/paths.js';
@@ -156,12 +157,15 @@ async function main(): Promise<number> {
     };
 
     let restarts = 0;
-    const crashes: { index: number; input: unknown }[] = [];
+    const crashes: { index: number; how: string; input: unknown }[] = [];
     /** A dead child is a finding; restart it (a bounded number of times) so the run goes on. */
     const ensureAlive = async (index: number, input: FuzzInput) => {
       if (service?.alive()) return;
       if (isExiting()) throw new Error('stopping');
-      crashes.push({ index, input: describeInput(input) });
+      const how = service
+        ? await Promise.race([service.exited, sleep(1000).then(() => 'unknown')])
+        : 'unknown';
+      crashes.push({ index, how, input: describeInput(input) });
       if (restarts >= Number(values['max-restarts'])) throw new Error('the service keeps dying');
       restarts += 1;
       log(`the service died at input ${index}; restarting (${restarts})`);

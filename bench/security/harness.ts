@@ -73,7 +73,8 @@ export interface ServiceOptions {
 export interface ChildService {
   readonly pid: number;
   readonly url: string;
-  readonly exited: Promise<number | null>;
+  /** How the process ended: an exit code, or the signal that killed it (a native crash shows here). */
+  readonly exited: Promise<string>;
   alive(): boolean;
   kill(signal: NodeJS.Signals): void;
 }
@@ -104,10 +105,10 @@ export function startService(options: ServiceOptions): ChildService {
   if (child.pid === undefined) throw new Error('could not spawn the service');
   const pid = child.pid;
   let running = true;
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
+  const exited = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => {
       running = false;
-      resolve(code);
+      resolve(signal ?? `exit ${code}`);
     });
   });
   return {
