@@ -10,7 +10,8 @@ import { createContext, type Services } from './graphql/context.js';
 import { ApiKeyService } from './auth/api-keys.js';
 import { createGraphQLServer } from './graphql/server.js';
 import { createImageRouter } from './http/image-routes.js';
-import { createJsonErrorHandler, notFoundHandler } from './http/json-errors.js';
+import { ErrorCode } from './errors.js';
+import { createJsonErrorHandler, errorBody, notFoundHandler } from './http/json-errors.js';
 import { answerClientErrorsInJson, multipartBoundaryGuard } from './http/request-guards.js';
 import { createRequestScopeMiddleware, requestScopeOf } from './http/request-scope.js';
 import { ImageStore } from './images/image-store.js';
@@ -43,6 +44,18 @@ async function startHttp(backend: Backend, config: Config, logger: Logger): Prom
   expressApp.set('env', config.isDevelopment ? 'development' : 'production');
   const httpServer = http.createServer(expressApp);
   answerClientErrorsInJson(httpServer);
+  // The server listens before its routes exist (with port 0 the URLs need the port): until they
+  // are mounted, every request gets a JSON 503 rather than Express's HTML 404.
+  const starting = { done: false };
+  expressApp.use((_request, response, next) => {
+    if (starting.done) {
+      next();
+      return;
+    }
+    response
+      .status(503)
+      .json(errorBody('The service is starting; retry shortly', ErrorCode.ServiceUnavailable));
+  });
   // Listen first: with port 0 the image URLs can only be known once the OS has picked the port.
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -51,7 +64,9 @@ async function startHttp(backend: Backend, config: Config, logger: Logger): Prom
   const { port } = httpServer.address() as AddressInfo;
   const url = httpOrigin(config.http.host, port);
   try {
-    return await mountRoutes({ expressApp, httpServer, url, backend, config, logger });
+    const app = await mountRoutes({ expressApp, httpServer, url, backend, config, logger });
+    starting.done = true;
+    return app;
   } catch (error) {
     httpServer.close();
     throw error;

@@ -257,6 +257,12 @@ export function createRequestPolicyPlugin(limits: Limits): ApolloServerPlugin<Co
         async didResolveOperation({ contextValue, document, operation, schema, request }) {
           const { principal, client } = contextValue.request;
           if (!operation) return; // Apollo has already refused a request without one
+          if (operation.operation === 'subscription') {
+            // The schema has none; graphql-js's own error for it carries no code.
+            throw new GraphQLError('Subscriptions are not supported', {
+              extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+            });
+          }
           authorize(schema, operation, document, principal);
           checkDocumentShape(schema, document, limits);
           const counts = measureWork(

@@ -24,7 +24,7 @@ function statusOf(error: AppError): number {
 }
 
 export function createJsonErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, _request, response, _next) => {
+  return (error: unknown, request, response, _next) => {
     if (response.headersSent) {
       // Part of a body went out (a streamed image): all that is left is to end the connection.
       response.destroy();
@@ -54,6 +54,12 @@ export function createJsonErrorHandler(logger: Logger): ErrorRequestHandler {
           ? httpish.message
           : 'Bad request';
       response.status(status).json(errorBody(message, 'BAD_REQUEST'));
+      return;
+    }
+    if (request.is('multipart/form-data')) {
+      // busboy's parse errors ("Unexpected end of form") reach here without a status: the body
+      // is malformed, which is the client's to fix.
+      response.status(400).json(errorBody('The multipart request is malformed', 'BAD_REQUEST'));
       return;
     }
     logger.error({ err: error }, 'unexpected error in an HTTP route');

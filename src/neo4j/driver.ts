@@ -42,7 +42,11 @@ export function translateDriverError(error: unknown): unknown {
   if (error.code === CONSTRAINT_VIOLATION) {
     return new UniquenessViolationError(error);
   }
-  if (UNAVAILABLE_CODES.has(error.code)) return new DatabaseUnavailableError(error);
+  // A lost connection mid-transaction, a leader switch, a transient server state: the driver
+  // marks them retriable, and after its own retries they mean "try again later".
+  if (UNAVAILABLE_CODES.has(error.code) || error.retryable) {
+    return new DatabaseUnavailableError(error);
+  }
   return error;
 }
 

@@ -207,6 +207,17 @@ describe('request policy: work limits', () => {
   });
 });
 
+describe('request policy: operations the schema does not have', () => {
+  it('answers a subscription with BAD_REQUEST, not an internal error (found by the fuzz)', async () => {
+    const { services, spies } = spyServices();
+    const result = await executeAs(createTestServer(), services, {
+      query: 'subscription { __typename }',
+    });
+    expect(errorCodes(result)).toEqual(['BAD_REQUEST']);
+    nothingRan(spies);
+  });
+});
+
 describe('request policy: rate limits', () => {
   it('limits linkImage calls per key per minute, with the time to wait', async () => {
     const server = createTestServer({ POLYLINK_RATE_LINK_IMAGE: '2' });

@@ -216,6 +216,21 @@ describe('production errors on every route (finding 5)', () => {
     expect(multipart.status).toBe(400);
     expect(((await multipart.json()) as { errors: unknown[] }).errors).toHaveLength(1);
 
+    const truncated = await fetch(t.app.graphqlUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'multipart/form-data; boundary=XyZ',
+        'apollo-require-preflight': 'true',
+        authorization: `Bearer ${t.adminKey}`,
+      },
+      body: '--XyZ\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{"query":',
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(truncated.status).toBe(400);
+    expect(JSON.parse(await truncated.text())).toMatchObject({
+      errors: [{ extensions: { code: 'BAD_REQUEST' } }],
+    });
+
     const { port } = new URL(t.app.url);
     const raw = await new Promise<string>((resolve, reject) => {
       const socket = net.connect(Number(port), '127.0.0.1');
