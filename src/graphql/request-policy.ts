@@ -5,6 +5,7 @@ import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import {
   GraphQLError,
   Kind,
+  OperationTypeNode,
   validate,
   type DocumentNode,
   type GraphQLField,
@@ -257,7 +258,7 @@ export function createRequestPolicyPlugin(limits: Limits): ApolloServerPlugin<Co
         async didResolveOperation({ contextValue, document, operation, schema, request }) {
           const { principal, client } = contextValue.request;
           if (!operation) return; // Apollo has already refused a request without one
-          if (operation.operation === 'subscription') {
+          if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
             // The schema has none; graphql-js's own error for it carries no code.
             throw new GraphQLError('Subscriptions are not supported', {
               extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
