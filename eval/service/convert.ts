@@ -81,6 +81,7 @@ export interface LinkImageVariables {
 export const LINK_IMAGE_MUTATION = `mutation ($input: LinkImageInput!) {
   linkImage(input: $input) {
     task model modelName nilThreshold
+    nilThresholds { pair mention region }
     triples {
       nil score
       mention { start end text source }
@@ -168,6 +169,12 @@ export interface ServiceResult {
   readonly model: string;
   readonly modelName: string;
   readonly nilThreshold: number | null;
+  /** Per unit kind (absent in answers recorded before issue 12). */
+  readonly nilThresholds?: {
+    readonly pair: number | null;
+    readonly mention: number | null;
+    readonly region: number | null;
+  };
   readonly triples: readonly ServiceTriple[];
   readonly timing: readonly { readonly stage: string; readonly ms: number }[];
 }

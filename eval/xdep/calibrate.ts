@@ -1,7 +1,7 @@
 /**
  * Issue 12, part 3: chooses the linker's calibration on the HELD-OUT DEV source only (the other
  * held-out source stays untouched for the test): the weight of the DENSE_IMAGE cosine added to
- * region-only units' scores, then the NIL threshold of region-only units at that weight.
+ * region-only units' scores (their order), and an analysis of a region NIL threshold at that weight.
  *
  *   npx tsx eval/xdep/calibrate.ts [--xdep var/xdep] [--write-release models/zemel/release/linker.json]
  *
@@ -10,7 +10,8 @@
  * Each weight of the grid runs every unit through LinkingService.link (the service's own code, in
  * process) with NIL off; the weight with the best acc@1 over in-KB units wins (ties: the smaller).
  * At that weight the threshold with the best micro-F1 over all units (a link is right when it names
- * the gold; P over links made, R over in-KB units) becomes the region NIL threshold of both tasks.
+ * the gold; P over links made, R over in-KB units), pooled with the in-house dev split's region-only
+ * units when given, is reported; it is not applied (see below), so NIL stays the linker's.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,7 +22,12 @@ import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import type { LinkImageInput } from '../../src/services/linking-service.js';
 import { importBenchmarkKb, runNeo4jScript, type InstanceEnv } from '../harness/benchmark-db.js';
-import { readGoldQueries, type GoldQuery } from '../harness/format.js';
+import {
+  readGoldQueries,
+  readPredictions,
+  type GoldQuery,
+  type PredictionLine,
+} from '../harness/format.js';
 import { machine } from '../harness/machine.js';
 import { writeFormatted } from '../harness/write.js';
 import { dataUrlOf } from '../service/convert.js';
@@ -59,23 +65,60 @@ export function bestThreshold(answers: readonly UnitAnswer[]): {
   precision: number;
   recall: number;
 } {
-  const goldInKb = answers.filter((a) => a.gold !== null).length;
   const scores = [...new Set(answers.flatMap((a) => (a.score === null ? [] : [a.score])))].sort(
     (a, b) => a - b,
   );
   const candidates = [(scores[0] ?? 0) - 1, ...scores];
   let best = { threshold: candidates[0]!, f1: -1, precision: 0, recall: 0 };
   for (const threshold of candidates) {
-    const linked = answers.filter(
-      (a) => a.score !== null && a.score >= threshold && a.top !== null,
-    );
-    const right = linked.filter((a) => a.top === a.gold).length;
-    const precision = linked.length ? right / linked.length : 0;
-    const recall = goldInKb ? right / goldInKb : 0;
-    const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+    const { precision, recall, f1 } = thresholdOutcome(answers, threshold);
     if (f1 > best.f1) best = { threshold, f1, precision, recall };
   }
   return best;
+}
+
+/** Precision, recall and micro-F1 of region-only units at one NIL threshold. */
+export function thresholdOutcome(
+  answers: readonly UnitAnswer[],
+  threshold: number,
+): { precision: number; recall: number; f1: number; units: number } {
+  const goldInKb = answers.filter((a) => a.gold !== null).length;
+  const linked = answers.filter((a) => a.score !== null && a.score >= threshold && a.top !== null);
+  const right = linked.filter((a) => a.top === a.gold).length;
+  const precision = linked.length ? right / linked.length : 0;
+  const recall = goldInKb ? right / goldInKb : 0;
+  const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+  return { precision, recall, f1, units: answers.length };
+}
+
+/**
+ * Region-only units of the in-house benchmark's DEV split, from the service evaluation's
+ * prediction files (eval/service/run-service-eval.ts --split dev): each link with a region and no
+ * mention, its best candidate and score, and the gold of its region (by id, or by the given box).
+ */
+export function benchmarkRegionUnits(
+  gold: readonly GoldQuery[],
+  lines: readonly PredictionLine[],
+): UnitAnswer[] {
+  const queries = new Map(gold.map((q) => [q.id, q]));
+  const answers: UnitAnswer[] = [];
+  for (const line of lines) {
+    const query = queries.get(line.query);
+    if (!query) continue;
+    for (const link of line.links) {
+      if (link.mention !== null || link.mentionSpan !== null) continue;
+      const box = link.box;
+      const region = query.regions.find(
+        (r) =>
+          r.id === link.region ||
+          (box !== null && r.box.every((v, i) => Math.abs(v - box[i]!) <= 1)),
+      );
+      if (!region) continue;
+      const best = link.candidates[0];
+      answers.push({ gold: region.gold, top: best?.entity ?? null, score: best?.score ?? null });
+    }
+  }
+  return answers;
 }
 
 function log(message: string): void {
@@ -134,6 +177,11 @@ async function main(): Promise<void> {
       xdep: { type: 'string', default: 'var/xdep' },
       out: { type: 'string' },
       'write-release': { type: 'string' },
+      // Prediction files of the in-house dev split made with the chosen weight: their region-only
+      // units join the NIL threshold's choice, so that it also fits pictures in known styles.
+      'benchmark-dev': { type: 'string', multiple: true },
+      'benchmark-queries': { type: 'string', default: 'var/benchmark/queries.jsonl' },
+      weights: { type: 'string' },
     },
   });
   const xdepDir = path.resolve(PROJECT_ROOT, values.xdep);
@@ -172,23 +220,39 @@ async function main(): Promise<void> {
     });
     const grid: { weight: number; acc1: number; units: number }[] = [];
     const byWeight = new Map<number, UnitAnswer[]>();
-    for (const weight of WEIGHT_GRID) {
+    const weights = values.weights ? values.weights.split(',').map(Number) : WEIGHT_GRID;
+    for (const weight of weights) {
       const answers = await answersAt(app, queries, weight);
       byWeight.set(weight, answers);
       grid.push({ weight, acc1: accuracyAt1(answers), units: answers.length });
       log(`weight ${weight}: acc@1 ${(accuracyAt1(answers) * 100).toFixed(1)}%`);
     }
     const chosen = grid.reduce((best, row) => (row.acc1 > best.acc1 ? row : best));
-    const nil = bestThreshold(byWeight.get(chosen.weight) ?? []);
-    const round = (v: number) => Math.round(v * 1e6) / 1e6;
+    const inHouse: UnitAnswer[] = [];
+    if (values['benchmark-dev']?.length) {
+      const gold = (await readGoldQueries(path.resolve(values['benchmark-queries']))).filter(
+        (q) => q.split === 'dev',
+      );
+      for (const file of values['benchmark-dev']) {
+        inHouse.push(...benchmarkRegionUnits(gold, await readPredictions(path.resolve(file))));
+      }
+      log(`${inHouse.length} region-only units of the in-house dev split join the NIL choice`);
+    }
+    const heldOut = byWeight.get(chosen.weight) ?? [];
+    const nil = bestThreshold([...heldOut, ...inHouse]);
+    const perSet = {
+      heldOutDev: thresholdOutcome(heldOut, nil.threshold),
+      inHouseDev: inHouse.length ? thresholdOutcome(inHouse, nil.threshold) : null,
+    };
     const date = new Date().toISOString();
+    // The NIL threshold is reported, not applied: on the dev sets (2026-12-04, nil-analysis.json)
+    // right and wrong region-only answers score alike and the in-house NIL regions score higher
+    // than both, so the best micro-F1 came from never answering NIL, which the in-house NIL
+    // regions pay for. NIL stays the linker's decision (link-units.ts `decide`).
     const calibration = {
       regionDenseImageWeight: chosen.weight,
-      thresholds: {
-        'VT-KG': { region: round(nil.threshold) },
-        'V&T-KG': { region: round(nil.threshold) },
-      },
-      chosenOn: `held-out dev source "${source}" (eval/xdep/calibrate.ts, ${date.slice(0, 10)}): weight by acc@1 of ${chosen.units} region-only units, region NIL threshold by micro-F1`,
+      thresholds: {},
+      chosenOn: `eval/xdep/calibrate.ts, ${date.slice(0, 10)}: the weight by acc@1 of ${chosen.units} region-only units of the held-out dev source "${source}"; NIL thresholds left as trained`,
     };
     const report = {
       date,
@@ -196,7 +260,11 @@ async function main(): Promise<void> {
       bundle: app.backend.models?.manifest.id,
       linker: `${linker.name}@${linker.version}`,
       grid,
-      chosen: { weight: chosen.weight, acc1: chosen.acc1, nil },
+      chosen: { weight: chosen.weight, acc1: chosen.acc1 },
+      // The region NIL threshold with the best micro-F1 on the scores of the chosen order: not applied.
+      nilAnalysis: { best: nil, perSet },
+      // Every unit at the chosen weight, so that another rule for the threshold can be tried offline.
+      units: { heldOutDev: heldOut, inHouseDev: inHouse },
       calibration,
       machine: machine(),
     };

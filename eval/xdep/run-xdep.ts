@@ -313,7 +313,7 @@ function markdown(meta: Record<string, unknown>, m: Metrics, source: string): st
     '| --- | --- | --- |',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
-    `Share of image-only answers that are NIL (served threshold ${String(meta.nilThreshold)}): ${(io.nilShare * 100).toFixed(1)}%. DENSE_IMAGE top-20: ${pct(f.denseImageAt20)}.`,
+    `Share of image-only answers that are NIL (served region threshold ${String(meta.regionNilThreshold)}): ${(io.nilShare * 100).toFixed(1)}%. DENSE_IMAGE top-20: ${pct(f.denseImageAt20)}.`,
     '',
     `## Named (${String(m.named.queries)} queries, V&T-KG: the caption names the entity; span, whole-image box and pair given)`,
     '',
@@ -489,6 +489,11 @@ async function main(): Promise<void> {
         nilThresholds: models.linker.thresholds,
       },
       nilThreshold: io.find((s) => s.result)?.result?.nilThreshold ?? null,
+      regionNilThreshold:
+        io.find((s) => s.result)?.result?.nilThresholds?.region ??
+        io.find((s) => s.result)?.result?.nilThreshold ??
+        null,
+      calibration: models.linker.calibration,
       candidatesPerList: CANDIDATES,
       api: 'GraphQL linkImage over HTTP (createApp, ephemeral port, a `link` API key), image as a data URL',
       predictions: path.relative(PROJECT_ROOT, predictionsDir),

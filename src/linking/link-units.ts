@@ -248,17 +248,19 @@ export function unitKind(unit: Pick<LinkUnit, 'mention' | 'region'>): UnitKind {
 }
 
 /**
- * A region-only unit's ranking with its own image evidence added: each candidate's score plus
- * `weight` times its DENSE_IMAGE cosine in the region's list (0 where the list lacks it). The
- * trained linker learned to lean on text evidence, which a lone region has none of; on sources
- * drawn in styles it never saw it ranks them near chance while the cosine still carries signal
- * (issue 12). `weight` is chosen on a held-out dev source.
+ * A region-only unit's candidates in the order of its own image evidence: each candidate's linker
+ * score plus `weight` times its DENSE_IMAGE cosine in the region's list (0 where the list lacks
+ * it). The trained linker learned to lean on text evidence, which a lone region has none of; on
+ * sources drawn in styles it never saw it ranks them near chance while the cosine still carries
+ * signal (issue 12). `weight` is chosen on a held-out dev source. The candidates keep their linker
+ * scores: only the order changes, and NIL stays the linker's decision (see `decide`).
  */
 export function addImageEvidence(
   ranked: readonly RankedCandidate[],
   regionList: CandidateList,
   weight: number,
 ): RankedCandidate[] {
+  const linkerScore = new Map(ranked.map((candidate) => [candidate.entityId, candidate.score]));
   return rankCandidates(
     ranked.map((candidate) => candidate.entityId),
     ranked.map(
@@ -266,7 +268,7 @@ export function addImageEvidence(
         candidate.score +
         weight * (regionList.hits.get(candidate.entityId)?.[IMAGE_GENERATOR] ?? 0),
     ),
-  );
+  ).map(({ entityId }) => ({ entityId, score: linkerScore.get(entityId)! }));
 }
 
 export interface LinkDecision {
@@ -287,7 +289,10 @@ export interface LinkDecision {
 export function decide(ranked: readonly RankedCandidate[], threshold: number | null): LinkDecision {
   const best = ranked[0];
   if (!best) return { entityId: null, nil: true, score: null, alternatives: [] };
-  const nil = threshold !== null && best.score < threshold;
+  // NIL when no candidate's linker score reaches the threshold: the first is the best unless the
+  // order came from image evidence (`addImageEvidence`), which leaves the NIL decision unchanged.
+  const confidence = Math.max(...ranked.map((candidate) => candidate.score));
+  const nil = threshold !== null && confidence < threshold;
   return {
     entityId: nil ? null : best.entityId,
     nil,

@@ -73,7 +73,7 @@ describe('cached vectors', () => {
       '{ encodingStatus { bundle textEncoder imageEncoder } }',
     );
     const { bundle, textEncoder, imageEncoder } = status.data?.encodingStatus ?? {};
-    expect(bundle).toBe('polylink-default@1.1.0');
+    expect(bundle).toBe('polylink-default@1.2.0');
     const rows = await t.graph.read('test.vectors', (tx) =>
       tx.query<{
         id: string;

@@ -27,7 +27,7 @@ const fixture = (file: string) => readFile(path.join(PROJECT_ROOT, 'test/fixture
 describe('model registry over the default bundle', () => {
   it('exposes text and image vector encoders with the manifest dimensions and fingerprints', async () => {
     const { text, image } = registry.encoders;
-    expect(registry.manifest.id).toBe('polylink-default@1.1.0');
+    expect(registry.manifest.id).toBe('polylink-default@1.2.0');
     expect(text?.dimension).toBe(384);
     expect(text?.fingerprint).toMatch(/^text:[0-9a-f]{16}$/);
     expect(image?.dimension).toBe(1280);

@@ -258,13 +258,20 @@ describe('region-only units: image evidence and unit kinds (issue 12)', () => {
     { entityId: 'c', score: 7 },
   ];
 
-  it('adds the weighted DENSE_IMAGE cosine and re-ranks; a candidate the list lacks gets none', () => {
+  it('orders by the linker score plus the weighted DENSE_IMAGE cosine, keeping linker scores', () => {
     expect(addImageEvidence(byLinker, list, 0)).toEqual(byLinker);
+    // b: 7.5 + 2 * 0.9 = 9.3, a: 8 + 2 * 0.2 = 8.4, c (not in the image list): 7.
     expect(addImageEvidence(byLinker, list, 2)).toEqual([
-      { entityId: 'b', score: 9.3 },
-      { entityId: 'a', score: 8.4 },
+      { entityId: 'b', score: 7.5 },
+      { entityId: 'a', score: 8 },
       { entityId: 'c', score: 7 },
     ]);
+  });
+
+  it('leaves the NIL decision to the best linker score, whatever the order', () => {
+    const reordered = addImageEvidence(byLinker, list, 2);
+    expect(decide(reordered, 7.9)).toMatchObject({ entityId: 'b', nil: false, score: 7.5 });
+    expect(decide(reordered, 8.1)).toMatchObject({ entityId: null, nil: true });
   });
 
   it('names the kind of a unit', () => {
