@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -49,6 +49,8 @@ const { values } = parseArgs({
     'bolt-port': { type: 'string', default: '7721' },
     'http-port': { type: 'string', default: '7521' },
     out: { type: 'string', default: path.join(PROJECT_ROOT, 'bench/results') },
+    // Where to keep the service's log (warnings and errors of both processes); dropped otherwise.
+    'service-log': { type: 'string' },
   },
 });
 const durationMs = Number(values.duration) * 1000;
@@ -185,6 +187,7 @@ async function main(): Promise<number> {
   const cleanup = onExit(async () => {
     if (service) await stopService(service);
     await instance.stop();
+    if (values['service-log']) await copyFile(logFile, path.resolve(values['service-log']));
     await removeDir(workDir);
   });
 

@@ -154,6 +154,8 @@ export class CandidateService {
           : [],
     }));
     const rules = found.pool
+      // A node deleted while the query ran can read back without its name (read committed).
+      .filter(({ entity }) => typeof entity.name === 'string')
       .map(({ entity }) => ({
         entity,
         matches: matchRules(mention, [entity.name, ...entity.aliases]),
