@@ -57,6 +57,8 @@ export interface Config {
      * longest-first: better exact-span P and R on the dev split with the KB's gazetteer.
      */
     readonly mentionOverlap: 'source-first' | 'longest-first';
+    /** Regions `linkImage` proposes at most when none are given (src/linking/regions.ts). */
+    readonly maxProposedRegions: number;
   };
   readonly limits: {
     readonly maxBatchSize: number;
@@ -237,6 +239,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         'source-first',
         'longest-first',
       ] as const),
+      maxProposedRegions: readInteger(env, 'POLYLINK_MAX_PROPOSED_REGIONS', 5, [1, 50]),
     },
     limits: {
       maxBatchSize: readInteger(env, 'POLYLINK_MAX_BATCH', 100, [1, 10_000]),

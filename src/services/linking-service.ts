@@ -354,7 +354,10 @@ export class LinkingService {
   private async regionsOf(request: LinkRequest, image: DecodedImage): Promise<LinkRegion[]> {
     if (request.regions !== null) return givenRegions(request.regions, image);
     const proposer = await this.regionProposer();
-    return proposedRegions((await proposer.propose(image)).regions);
+    return proposedRegions(
+      (await proposer.propose(image, { maxRegions: this.deps.config.linking.maxProposedRegions }))
+        .regions,
+    );
   }
 
   private regionProposer(): Promise<RegionProposer> {
