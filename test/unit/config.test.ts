@@ -50,7 +50,7 @@ describe('parseConfig: defaults', () => {
         spinning: false,
         candidateVectorCache: 100_000,
       },
-      linking: { mentionOverlap: 'longest-first', maxProposedRegions: 5 },
+      linking: { mentionOverlap: 'longest-first', maxProposedRegions: 10 },
       limits: {
         maxBatchSize: 100,
         maxPageSize: 200,
