@@ -26,25 +26,36 @@ export const SERVICE_EVAL_INSTANCE: InstanceEnv = {
 };
 
 /**
- * The app's configuration against the service evaluation's instance: an ephemeral HTTP port, its
- * own image store, `maxCandidates` as the largest candidate list a request may ask for.
+ * The app's configuration for an evaluation against a local instance: an ephemeral HTTP port, its
+ * own image store, `maxCandidates` as the largest candidate list a request may ask for, and no
+ * per-minute limits (one client sends every query of a split back to back).
  */
-export function serviceEvalConfig(maxCandidates: number): Config {
+export function evaluationConfig(
+  instance: InstanceEnv,
+  options: { readonly maxCandidates: number; readonly imageDir: string },
+): Config {
   return parseConfig({
     ...process.env,
-    NEO4J_URI: `bolt://127.0.0.1:${SERVICE_EVAL_INSTANCE.NEO4J_BOLT_PORT}`,
+    NEO4J_URI: `bolt://127.0.0.1:${instance.NEO4J_BOLT_PORT}`,
     NEO4J_USER: 'neo4j',
     NEO4J_PASSWORD: '',
     NEO4J_DATABASE: 'neo4j',
     POLYLINK_HOST: '127.0.0.1',
     POLYLINK_PORT: '0',
     POLYLINK_PUBLIC_URL: '',
-    POLYLINK_IMAGE_DIR: path.join(PROJECT_ROOT, 'var/eval/svc-eval-images'),
-    POLYLINK_MAX_CANDIDATES: String(maxCandidates),
-    // One client sends every query of the split back to back: no per-minute limit applies.
+    POLYLINK_IMAGE_DIR: path.join(PROJECT_ROOT, options.imageDir),
+    POLYLINK_MAX_CANDIDATES: String(options.maxCandidates),
     POLYLINK_RATE_LINK_IMAGE: '0',
     POLYLINK_RATE_REGISTRATIONS: '0',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  });
+}
+
+/** The service evaluation's configuration against its own instance. */
+export function serviceEvalConfig(maxCandidates: number): Config {
+  return evaluationConfig(SERVICE_EVAL_INSTANCE, {
+    maxCandidates,
+    imageDir: 'var/eval/svc-eval-images',
   });
 }
 

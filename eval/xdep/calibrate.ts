@@ -17,11 +17,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, type App } from '../../src/app.js';
-import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import type { LinkImageInput } from '../../src/services/linking-service.js';
-import { importBenchmarkKb, runNeo4jScript, type InstanceEnv } from '../harness/benchmark-db.js';
+import {
+  evaluationConfig,
+  importBenchmarkKb,
+  runNeo4jScript,
+  type InstanceEnv,
+} from '../harness/benchmark-db.js';
 import {
   readGoldQueries,
   readPredictions,
@@ -199,15 +203,9 @@ async function main(): Promise<void> {
 
   runNeo4jScript('reset.sh', INSTANCE);
   runNeo4jScript('start.sh', INSTANCE);
-  const config = parseConfig({
-    ...process.env,
-    NEO4J_URI: `bolt://127.0.0.1:${INSTANCE.NEO4J_BOLT_PORT}`,
-    NEO4J_PASSWORD: '',
-    POLYLINK_PORT: '0',
-    POLYLINK_PUBLIC_URL: '',
-    POLYLINK_IMAGE_DIR: path.join(PROJECT_ROOT, 'var/eval/xdep-calibrate-images'),
-    POLYLINK_MAX_CANDIDATES: String(CANDIDATES),
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  const config = evaluationConfig(INSTANCE, {
+    maxCandidates: CANDIDATES,
+    imageDir: 'var/eval/xdep-calibrate-images',
   });
   let app: App | null = null;
   try {

@@ -24,10 +24,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, type App } from '../../src/app.js';
-import { parseConfig, type Config } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import {
+  evaluationConfig,
   importBenchmarkKb,
   runNeo4jScript,
   writeJsonLines,
@@ -79,20 +80,9 @@ function log(message: string): void {
 }
 
 function xdepConfig(): Config {
-  return parseConfig({
-    ...process.env,
-    NEO4J_URI: `bolt://127.0.0.1:${XDEP_INSTANCE.NEO4J_BOLT_PORT}`,
-    NEO4J_USER: 'neo4j',
-    NEO4J_PASSWORD: '',
-    NEO4J_DATABASE: 'neo4j',
-    POLYLINK_HOST: '127.0.0.1',
-    POLYLINK_PORT: '0',
-    POLYLINK_PUBLIC_URL: '',
-    POLYLINK_IMAGE_DIR: path.join(PROJECT_ROOT, 'var/eval/xdep-images'),
-    POLYLINK_MAX_CANDIDATES: String(CANDIDATES),
-    POLYLINK_RATE_LINK_IMAGE: '0',
-    POLYLINK_RATE_REGISTRATIONS: '0',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  return evaluationConfig(XDEP_INSTANCE, {
+    maxCandidates: CANDIDATES,
+    imageDir: 'var/eval/xdep-images',
   });
 }
 
