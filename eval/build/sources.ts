@@ -288,7 +288,11 @@ export function emojiKey(hexcode: string): string {
 
 const words = (slug: string): string => slug.replace(/-/g, ' ');
 
-function loadEmoji(): BenchEntity[] {
+/**
+ * The emoji packages both builders read (this one and eval/xdep/pool.ts), unpacked: emojibase
+ * (names, groups), Twemoji PNGs and OpenMoji SVGs.
+ */
+export function ensureEmojiPackages(): { eb: string; tw: string; om: string } {
   const eb = ensureNpm(NPM.emojibase.name, NPM.emojibase.version, ['en', 'meta', 'LICENSE']);
   const tw = ensureNpm(NPM.twemoji.name, NPM.twemoji.version, [
     'img/twitter/64',
@@ -301,6 +305,11 @@ function loadEmoji(): BenchEntity[] {
     'data/openmoji.json',
     'LICENSE.txt',
   ]);
+  return { eb, tw, om };
+}
+
+function loadEmoji(): BenchEntity[] {
+  const { eb, tw, om } = ensureEmojiPackages();
   const data = JSON.parse(readFileSync(path.join(eb, 'en/data.json'), 'utf8')) as EmojibaseEntry[];
   const meta = JSON.parse(readFileSync(path.join(eb, 'meta/groups.json'), 'utf8')) as {
     groups: Record<string, string>;

@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { emojiKey, ensureNpm, NPM, repoRoot } from '../build/sources.js';
+import { emojiKey, ensureEmojiPackages, NPM, repoRoot } from '../build/sources.js';
 import { writeJsonLines } from '../harness/benchmark-db.js';
 
 export const POOL_NPM = {
@@ -145,18 +145,7 @@ function iconifyRows(
 }
 
 function emojiRows(out: string): PoolRow[] {
-  const eb = ensureNpm(NPM.emojibase.name, NPM.emojibase.version, ['en', 'meta', 'LICENSE']);
-  const tw = ensureNpm(NPM.twemoji.name, NPM.twemoji.version, [
-    'img/twitter/64',
-    'emoji.json',
-    'LICENSE',
-    'README.md',
-  ]);
-  const om = ensureNpm(NPM.openmoji.name, NPM.openmoji.version, [
-    'color/svg',
-    'data/openmoji.json',
-    'LICENSE.txt',
-  ]);
+  const { eb, tw, om } = ensureEmojiPackages();
   const names = new Map<string, string>();
   for (const d of JSON.parse(readFileSync(path.join(eb, 'en/data.json'), 'utf8')) as {
     hexcode: string;
