@@ -214,40 +214,74 @@ async function thumbnailFloor(
   return { at1: at(1), at5: at(5) };
 }
 
-async function denseImageFloor(app: App, queries: readonly GoldQuery[]) {
-  const ranks: string[][] = [];
-  for (const q of queries) {
-    const bytes = new Uint8Array(await readFile(path.resolve(PROJECT_ROOT, q.image)));
-    const found = await app.services.candidates.generate({ image: { bytes }, limit: 20 });
-    ranks.push(found.map((c) => c.entity.id));
-  }
-  const at = (k: number) =>
-    estimate(
-      queries.map((q, i) => ({ num: inTopK(ranks[i] ?? [], goldOf(q), k) ? 1 : 0, den: 1 })),
-    );
-  return { at1: at(1), at5: at(5), at20: at(20) };
+/** The image generators whose order alone is a floor (the robust one only with its head). */
+const IMAGE_FLOOR_GENERATORS = ['DENSE_IMAGE', 'DENSE_IMAGE_ROBUST'] as const;
+type ImageFloorGenerator = (typeof IMAGE_FLOOR_GENERATORS)[number];
+/** Enough of `candidates(image:)` that the merged list holds each generator's own top 20. */
+const FLOOR_LIST = 100;
+
+/** One generator's own order in a merged candidate list: its hits by its score, best first. */
+export function orderBy(
+  found: readonly {
+    readonly entity: { readonly id: string };
+    readonly generators: readonly { readonly generator: string; readonly score: number }[];
+  }[],
+  generator: string,
+): string[] {
+  return found
+    .flatMap((c) => {
+      const hit = c.generators.find((g) => g.generator === generator);
+      return hit ? [{ id: c.entity.id, score: hit.score }] : [];
+    })
+    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((c) => c.id);
 }
 
-/** DENSE_IMAGE alone on the in-KB regions of the scenes (gold boxes): the region-only floor. */
-async function denseImageSceneFloor(app: App, scenes: readonly GoldQuery[]) {
-  const per: Ratio[] = [];
+/** Each image generator alone on the image-only queries (`candidates(image:)`, one call each). */
+async function imageFloors(app: App, queries: readonly GoldQuery[]) {
+  const ranks = new Map<ImageFloorGenerator, string[][]>(
+    IMAGE_FLOOR_GENERATORS.map((g) => [g, []]),
+  );
+  for (const q of queries) {
+    const bytes = new Uint8Array(await readFile(path.resolve(PROJECT_ROOT, q.image)));
+    const found = await app.services.candidates.generate({ image: { bytes }, limit: FLOOR_LIST });
+    for (const g of IMAGE_FLOOR_GENERATORS) ranks.get(g)!.push(orderBy(found, g));
+  }
+  return new Map(
+    IMAGE_FLOOR_GENERATORS.map((g) => {
+      const r = ranks.get(g)!;
+      const at = (k: number) =>
+        estimate(
+          queries.map((q, i) => ({ num: inTopK(r[i] ?? [], goldOf(q), k) ? 1 : 0, den: 1 })),
+        );
+      const found = r.some((list) => list.length > 0);
+      return [g, found ? { at1: at(1), at5: at(5), at20: at(20) } : null] as const;
+    }),
+  );
+}
+
+/** Each image generator alone on the in-KB regions of the scenes (gold boxes): region-only floors. */
+async function imageSceneFloors(app: App, scenes: readonly GoldQuery[]) {
+  const per = new Map<ImageFloorGenerator, Ratio[]>(IMAGE_FLOOR_GENERATORS.map((g) => [g, []]));
   for (const q of scenes) {
     const bytes = new Uint8Array(await readFile(path.resolve(PROJECT_ROOT, q.image)));
-    let num = 0;
-    let den = 0;
+    const counts = new Map(IMAGE_FLOOR_GENERATORS.map((g) => [g, { num: 0, den: 0 }]));
     for (const r of q.regions) {
       if (r.gold === null) continue;
       const [x, y, width, height] = r.box;
       const found = await app.services.candidates.generate({
         image: { bytes, box: { x, y, width, height } },
-        limit: 1,
+        limit: FLOOR_LIST,
       });
-      den++;
-      if (found[0]?.entity.id === r.gold) num++;
+      for (const g of IMAGE_FLOOR_GENERATORS) {
+        const c = counts.get(g)!;
+        c.den++;
+        if (orderBy(found, g)[0] === r.gold) c.num++;
+      }
     }
-    per.push({ num, den });
+    for (const g of IMAGE_FLOOR_GENERATORS) per.get(g)!.push(counts.get(g)!);
   }
-  return estimate(per);
+  return new Map(IMAGE_FLOOR_GENERATORS.map((g) => [g, estimate(per.get(g)!)] as const));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,7 +304,10 @@ interface Metrics {
   };
   named: { queries: number; acc1: Estimate; nilShare: number };
   floors: Record<string, Estimate>;
-  sceneGiven: ReturnType<typeof sceneMetrics> & { denseImageAt1: Estimate };
+  sceneGiven: ReturnType<typeof sceneMetrics> & {
+    denseImageAt1: Estimate;
+    denseImageRobustAt1: Estimate | null;
+  };
   sceneAuto: ReturnType<typeof sceneMetrics>;
 }
 
@@ -286,6 +323,15 @@ function markdown(meta: Record<string, unknown>, m: Metrics, source: string): st
       e(io.nilOffAcc5),
     ],
     ['floor: DENSE_IMAGE alone (`candidates(image:)`)', pct(f.denseImageAt1), pct(f.denseImageAt5)],
+    ...(f.denseImageRobustAt1
+      ? [
+          [
+            'floor: DENSE_IMAGE_ROBUST alone (`candidates(image:)`)',
+            pct(f.denseImageRobustAt1),
+            pct(f.denseImageRobustAt5),
+          ],
+        ]
+      : []),
     ['floor: 8×8 thumbnail cosine', pct(f.thumb8At1), pct(f.thumb8At5)],
     ['floor: 16×16 thumbnail cosine', pct(f.thumb16At1), pct(f.thumb16At5)],
     ['floor: chance', pct(f.chanceAt1), pct(f.chanceAt5)],
@@ -316,6 +362,11 @@ function markdown(meta: Record<string, unknown>, m: Metrics, source: string): st
     `| gold boxes given, no mention | ${pct(sg.regionAccuracy)} | ${pct(sg.nilPrecision)} | ${pct(sg.nilRecall)} | (given) |`,
     `| automatic: nothing given (${String(sa.proposals)} proposals) | ${pct(sa.regionAccuracy)} | ${pct(sa.nilPrecision)} | ${pct(sa.nilRecall)} | ${pct(sa.proposalRecall)} |`,
     `| floor: DENSE_IMAGE top-1 on the gold boxes | ${pct(sg.denseImageAt1)} | – | – | – |`,
+    ...(sg.denseImageRobustAt1
+      ? [
+          `| floor: DENSE_IMAGE_ROBUST top-1 on the gold boxes | ${pct(sg.denseImageRobustAt1)} | – | – | – |`,
+        ]
+      : []),
     '',
     `Timings and failed requests: metrics.json.`,
     '',
@@ -427,8 +478,10 @@ async function main(): Promise<void> {
     );
 
     t0 = Date.now();
-    const dense = await denseImageFloor(app, imageOnly);
-    const denseScenes = await denseImageSceneFloor(app, scenes);
+    const imageOnlyFloors = await imageFloors(app, imageOnly);
+    const sceneFloors = await imageSceneFloors(app, scenes);
+    const dense = imageOnlyFloors.get('DENSE_IMAGE')!;
+    const robust = imageOnlyFloors.get('DENSE_IMAGE_ROBUST') ?? null;
     timings.denseImageFloorS = (Date.now() - t0) / 1000;
     t0 = Date.now();
     const thumbs = await Promise.all(THUMB_SIDES.map((s) => thumbnailFloor(kbLines, imageOnly, s)));
@@ -455,6 +508,13 @@ async function main(): Promise<void> {
         denseImageAt1: dense.at1,
         denseImageAt5: dense.at5,
         denseImageAt20: dense.at20,
+        ...(robust
+          ? {
+              denseImageRobustAt1: robust.at1,
+              denseImageRobustAt5: robust.at5,
+              denseImageRobustAt20: robust.at20,
+            }
+          : {}),
         thumb8At1: thumbs[0]!.at1,
         thumb8At5: thumbs[0]!.at5,
         thumb16At1: thumbs[1]!.at1,
@@ -462,7 +522,11 @@ async function main(): Promise<void> {
         chanceAt1: constant(1 / kbSize, imageOnly.length),
         chanceAt5: constant(Math.min(1, 5 / kbSize), imageOnly.length),
       },
-      sceneGiven: { ...sceneMetrics(sg, 'vt-kg-given'), denseImageAt1: denseScenes },
+      sceneGiven: {
+        ...sceneMetrics(sg, 'vt-kg-given'),
+        denseImageAt1: sceneFloors.get('DENSE_IMAGE')!,
+        denseImageRobustAt1: robust ? sceneFloors.get('DENSE_IMAGE_ROBUST')! : null,
+      },
       sceneAuto: sceneMetrics(sa, 'vt-kg-auto'),
     };
     Object.assign(meta, {

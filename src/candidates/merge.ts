@@ -1,6 +1,6 @@
 import type { RuleMatch, RuleName } from './rules.js';
 
-export type DenseGenerator = 'DENSE_TEXT' | 'DENSE_IMAGE';
+export type DenseGenerator = 'DENSE_TEXT' | 'DENSE_IMAGE' | 'DENSE_IMAGE_ROBUST';
 export type GeneratorName = 'BM25' | RuleName | DenseGenerator;
 
 export interface GeneratorHit {
@@ -29,6 +29,7 @@ export const GENERATOR_WEIGHTS: Readonly<Record<GeneratorName, number>> = {
   BM25: 0.6,
   DENSE_TEXT: 0.6,
   DENSE_IMAGE: 0.6,
+  DENSE_IMAGE_ROBUST: 0.6,
 };
 
 /** Noisy-OR: each generator is independent evidence, and agreement raises the score without passing 1. */

@@ -3,6 +3,7 @@ import { decodeRgb, type ImageLimits } from '../images/image-decoding.js';
 import type { ManifestComponent } from '../models/bundle.js';
 import type { ImageVectorEncoder } from '../services/encoders.js';
 import { ImageEncoder, loadClassList } from './image-encoder.js';
+import { loadRobustImageHead } from './image-robust-head.js';
 import { cropRgb, type PixelSpec } from './image-preprocess.js';
 import { InferenceError, type OnnxRuntime } from './onnx-runtime.js';
 
@@ -25,8 +26,18 @@ function readConfig(component: ManifestComponent): ImageComponentConfig {
  * policy, sizes, decode timeout): the encoders decode every pixel, stored images included.
  */
 export function imageVectorEncoderFactory(limits: ImageLimits) {
-  return (runtime: OnnxRuntime, bundleDir: string, component: ManifestComponent) =>
-    createImageVectorEncoder(runtime, { bundleDir, component, limits });
+  return (
+    runtime: OnnxRuntime,
+    bundleDir: string,
+    component: ManifestComponent,
+    robustComponent?: ManifestComponent,
+  ) =>
+    createImageVectorEncoder(runtime, {
+      bundleDir,
+      component,
+      limits,
+      ...(robustComponent ? { robustComponent } : {}),
+    });
 }
 
 /**
@@ -40,7 +51,13 @@ export async function createImageVectorEncoder(
     bundleDir,
     component,
     limits,
-  }: { bundleDir: string; component: ManifestComponent; limits: ImageLimits },
+    robustComponent,
+  }: {
+    bundleDir: string;
+    component: ManifestComponent;
+    limits: ImageLimits;
+    robustComponent?: ManifestComponent;
+  },
 ): Promise<ImageVectorEncoder> {
   const decode = (bytes: Uint8Array) => decodeRgb(bytes, limits);
   const config = readConfig(component);
@@ -62,9 +79,15 @@ export async function createImageVectorEncoder(
     }
     return vector;
   };
+  const robust = robustComponent
+    ? await loadRobustImageHead(runtime, bundleDir, robustComponent)
+    : null;
   return {
-    fingerprint: component.fingerprint,
+    // One fingerprint for both vectors of an Image node: a new head makes the stored robust
+    // vectors stale, and re-encoding rewrites both.
+    fingerprint: robust ? `${component.fingerprint}+${robust.fingerprint}` : component.fingerprint,
     dimension: config.dimension,
+    ...(robust ? { robust } : {}),
     async encodeImage(bytes, box) {
       const image = await decode(bytes);
       return checked(await encoder.embed(box ? await cropRgb(image, box) : image));
@@ -80,6 +103,7 @@ export async function createImageVectorEncoder(
       async regionFeatures(image, boxes) {
         return (await encoder.regionFeatures(image, boxes)).map(checked);
       },
+      ...(robust ? { robust } : {}),
     },
   };
 }

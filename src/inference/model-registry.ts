@@ -220,6 +220,7 @@ export async function createModelRegistry(
       runtime: OnnxRuntime,
       bundleDir: string,
       component: ManifestComponent,
+      robustComponent?: ManifestComponent,
     ) => Promise<ImageVectorEncoder>;
   } = {},
 ): Promise<ModelRegistry> {
@@ -240,7 +241,12 @@ export async function createModelRegistry(
     const imageComponent = manifest.components.image;
     const image =
       imageComponent && options.imageEncoder
-        ? await options.imageEncoder(runtime, config.bundleDir, imageComponent)
+        ? await options.imageEncoder(
+            runtime,
+            config.bundleDir,
+            imageComponent,
+            manifest.components.imageRobust,
+          )
         : null;
     const linkerComponent = manifest.components.linker;
     const linker = linkerComponent

@@ -107,6 +107,12 @@ export interface LinkUnit {
 export interface UnitSources {
   readonly mentionLists: readonly CandidateList[];
   readonly regionLists: readonly CandidateList[];
+  /**
+   * Per region, its DENSE_IMAGE_ROBUST list (style-robust image vectors); absent or empty lists
+   * without the bundle's robust head. Read by region-only units alone: units with a mention keep
+   * the lists the linker was trained on.
+   */
+  readonly regionRobustLists?: readonly CandidateList[];
   readonly layout: readonly FeatureSlot[];
 }
 
@@ -119,7 +125,16 @@ export function makeUnit(
   if (mention === null && region === null) throw new RangeError('a unit needs a mention or region');
   const textList = mention === null ? null : listAt(sources.mentionLists, mention, 'mention');
   const imageList = region === null ? null : listAt(sources.regionLists, region, 'region');
-  const candidates = [...new Set([...(textList?.order ?? []), ...(imageList?.order ?? [])])];
+  const robustList =
+    mention === null && region !== null ? sources.regionRobustLists?.[region] : null;
+  const candidates = [
+    ...new Set([
+      ...(textList?.order ?? []),
+      ...(imageList?.order ?? []),
+      // A lone region also takes the entities only its style-robust vector found.
+      ...(robustList?.order ?? []),
+    ]),
+  ];
   const features = candidates.map((id) =>
     generatorFeatures(sources.layout, {
       ...(textList ? { text: textList.hits.get(id) ?? {} } : {}),
@@ -247,17 +262,34 @@ export function unitKind(unit: Pick<LinkUnit, 'mention' | 'region'>): UnitKind {
   return unit.mention !== null ? 'mention' : 'region';
 }
 
+/** The generator whose cosine orders a region-only unit: the style-robust one when it ran. */
+export const ROBUST_IMAGE_GENERATOR = 'DENSE_IMAGE_ROBUST';
+
+/**
+ * A region-only unit's image evidence: its DENSE_IMAGE_ROBUST list when the bundle has the robust
+ * head (and the list found anything), else its DENSE_IMAGE list.
+ */
+export function regionEvidence(
+  sources: Pick<UnitSources, 'regionLists' | 'regionRobustLists'>,
+  region: number,
+): { readonly list: CandidateList; readonly generator: string } {
+  const robust = sources.regionRobustLists?.[region];
+  if (robust && robust.order.length > 0) return { list: robust, generator: ROBUST_IMAGE_GENERATOR };
+  return { list: listAt(sources.regionLists, region, 'region'), generator: IMAGE_GENERATOR };
+}
+
 /**
  * A region-only unit's candidates in the order of its own image evidence: each candidate's linker
- * score plus `weight` times its DENSE_IMAGE cosine in the region's list (0 where the list lacks
- * it). The trained linker learned to lean on text evidence, which a lone region has none of; on
- * sources drawn in styles it never saw it ranks them near chance while the cosine still carries
- * signal (issue 12). `weight` is chosen on a held-out dev source. The candidates keep their linker
- * scores: only the order changes, and NIL stays the linker's decision (see `decide`).
+ * score plus `weight` times its cosine in the region's evidence list (`regionEvidence`; 0 where the
+ * list lacks it). The trained linker learned to lean on text evidence, which a lone region has
+ * none of; on sources drawn in styles it never saw it ranks them near chance while the cosine
+ * still carries signal (issue 12). `weight` is chosen on a held-out dev source. The candidates
+ * keep their linker scores: only the order changes, and NIL stays the linker's decision (see
+ * `decide`).
  */
 export function addImageEvidence(
   ranked: readonly RankedCandidate[],
-  regionList: CandidateList,
+  evidence: { readonly list: CandidateList; readonly generator: string },
   weight: number,
 ): RankedCandidate[] {
   const linkerScore = new Map(ranked.map((candidate) => [candidate.entityId, candidate.score]));
@@ -266,7 +298,7 @@ export function addImageEvidence(
     ranked.map(
       (candidate) =>
         candidate.score +
-        weight * (regionList.hits.get(candidate.entityId)?.[IMAGE_GENERATOR] ?? 0),
+        weight * (evidence.list.hits.get(candidate.entityId)?.[evidence.generator] ?? 0),
     ),
   ).map(({ entityId }) => ({ entityId, score: linkerScore.get(entityId)! }));
 }

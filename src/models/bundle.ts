@@ -7,6 +7,8 @@ import type { TensorSignature } from '../inference/onnx-runtime.js';
 export const COMPONENT_IDS = [
   'text',
   'image',
+  /** The style-robust head over the image encoder's vectors (issue 12); optional. */
+  'imageRobust',
   'detector',
   'faceDetector',
   'faceDescriptor',

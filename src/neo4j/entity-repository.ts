@@ -48,6 +48,8 @@ export interface EntityWrite {
 export interface ImageWrite extends Omit<ImageRecord, 'createdAt'> {
   /** Null for an image already stored (its vector is kept) or when no encoder ran. */
   readonly embedding: readonly number[] | null;
+  /** The style-robust vector made from `embedding`; null when the bundle has no robust head. */
+  readonly robustEmbedding: readonly number[] | null;
   readonly imageEncoder: string | null;
 }
 
@@ -95,7 +97,8 @@ FOREACH (image IN $entity.images |
                 i.height = toInteger(image.height), i.byteSize = toInteger(image.byteSize),
                 i.url = image.url, i.createdAt = datetime()
   FOREACH (_ IN CASE WHEN image.embedding IS NULL THEN [] ELSE [1] END |
-    SET i.embedding = image.embedding, i.imageEncoder = image.imageEncoder)
+    SET i.embedding = image.embedding, i.robustEmbedding = image.robustEmbedding,
+        i.imageEncoder = image.imageEncoder)
   MERGE (e)-[r:HAS_IMAGE]->(i)
   SET r.position = toInteger(image.position))`;
 

@@ -1,10 +1,11 @@
 import type { Graph, Tx } from './driver.js';
 import { ENTITY_RECORD, type EntityProjection, type EntityRecord } from './entity-repository.js';
 
-/** The two k-NN indexes: entity text vectors and per-image vectors. */
+/** The k-NN indexes: entity text vectors, per-image vectors and their style-robust vectors. */
 export const VECTOR_INDEXES = {
   entityText: { name: 'entity_text_embedding', label: 'Entity', property: 'textEmbedding' },
   image: { name: 'image_embedding', label: 'Image', property: 'embedding' },
+  imageRobust: { name: 'image_robust_embedding', label: 'Image', property: 'robustEmbedding' },
 } as const;
 export type VectorIndexKey = keyof typeof VECTOR_INDEXES;
 
@@ -169,12 +170,16 @@ export async function setEntityTextVectors(
 export async function setImageVectors(
   tx: Tx,
   fingerprint: string,
-  vectors: readonly { sha256: string; vector: readonly number[] | null }[],
+  vectors: readonly {
+    sha256: string;
+    vector: readonly number[] | null;
+    robust: readonly number[] | null;
+  }[],
 ): Promise<void> {
   await tx.query(
     `UNWIND $vectors AS item
      MATCH (i:Image {sha256: item.sha256})
-     SET i.embedding = item.vector, i.imageEncoder = $fingerprint`,
+     SET i.embedding = item.vector, i.robustEmbedding = item.robust, i.imageEncoder = $fingerprint`,
     { vectors, fingerprint },
   );
 }
@@ -221,7 +226,10 @@ export async function searchEntityText<E = EntityRecord>(
 /** k nearest entities by any of their images' vectors (best image per entity). */
 export async function searchEntityImages<E = EntityRecord>(
   tx: Tx,
-  query: VectorQuery<E>,
+  query: VectorQuery<E> & {
+    /** Which image vectors: the encoder's own (default) or their style-robust projection. */
+    readonly index?: 'image' | 'imageRobust';
+  },
 ): Promise<VectorHit<E>[]> {
   const projection = query.projection ?? (ENTITY_RECORD as EntityProjection<unknown>);
   return tx.query<{ entity: E; score: number; imageSha256: string }>(
@@ -234,7 +242,7 @@ export async function searchEntityImages<E = EntityRecord>(
      RETURN ${projection.cypher} AS entity, best.score AS score, best.sha256 AS imageSha256
      ORDER BY score DESC, e.id LIMIT toInteger($limit)`,
     {
-      index: VECTOR_INDEXES.image.name,
+      index: VECTOR_INDEXES[query.index ?? 'image'].name,
       vector: query.vector,
       fingerprint: query.fingerprint,
       domain: query.domain,

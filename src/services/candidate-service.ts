@@ -35,6 +35,8 @@ export interface PreparedCandidateQuery {
   readonly textVector: Float32Array | null;
   /** The image encoder's vector of the image or box; null: no dense image retrieval. */
   readonly imageVector: Float32Array | null;
+  /** Its style-robust vector (`ImageVectorEncoder.robust`); null or absent: none searched. */
+  readonly robustImageVector?: Float32Array | null;
   readonly limit: number;
   readonly domain: string | null;
 }
@@ -89,7 +91,16 @@ export class CandidateService {
         field: 'image',
       });
     }
-    return this.search({ mention, textVector, imageVector, limit, domain: query.domain ?? null });
+    const robust = this.encoders?.image?.robust;
+    const [robustImageVector] = imageVector && robust ? await robust.project([imageVector]) : [];
+    return this.search({
+      mention,
+      textVector,
+      imageVector,
+      robustImageVector: robustImageVector ?? null,
+      limit,
+      domain: query.domain ?? null,
+    });
   }
 
   /**
@@ -114,6 +125,7 @@ export class CandidateService {
     projection: EntityProjection<E>,
   ): Promise<MergedCandidate<E>[]> {
     const { mention, textVector, imageVector, limit, domain } = query;
+    const robustImageVector = query.robustImageVector ?? null;
     const textQuery = anyTermQuery(tokenize(mention));
     const namesQuery = anyTermQuery([
       ...contentTokens(mention),
@@ -152,6 +164,17 @@ export class CandidateService {
               projection,
             })
           : [],
+      denseImageRobust:
+        robustImageVector && this.encoders?.image?.robust
+          ? await searchEntityImages(tx, {
+              index: 'imageRobust',
+              vector: Array.from(robustImageVector),
+              fingerprint: this.encoders.image.fingerprint,
+              limit,
+              domain,
+              projection,
+            })
+          : [],
     }));
     const rules = found.pool
       // A node deleted while the query ran can read back without its name (read committed).
@@ -169,6 +192,13 @@ export class CandidateService {
       {
         generator: 'DENSE_IMAGE',
         hits: found.denseImage.map((hit) => ({ entity: hit.entity, cosine: cosineOf(hit.score) })),
+      },
+      {
+        generator: 'DENSE_IMAGE_ROBUST',
+        hits: found.denseImageRobust.map((hit) => ({
+          entity: hit.entity,
+          cosine: cosineOf(hit.score),
+        })),
       },
     ];
     return mergeCandidates({ bm25: found.bm25, rules, dense }, (entity) => entity.id, limit);

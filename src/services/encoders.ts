@@ -21,12 +21,24 @@ export interface PixelBox {
 }
 
 export interface ImageVectorEncoder {
+  /** Names the weights of both the encoder and its robust head (when there is one). */
   readonly fingerprint: string;
   readonly dimension: number;
+  /**
+   * The style-robust vectors made from this encoder's vectors (`Image.robustEmbedding`, and the
+   * DENSE_IMAGE_ROBUST generator); absent when the bundle has no `imageRobust` component.
+   */
+  readonly robust?: RobustImageVectors;
   /** L2-normalised vector of a whole image, or of a box of it (pixels of the upright image). */
   encodeImage(bytes: Uint8Array, box?: PixelBox): Promise<Float32Array>;
   /** The same model on an image decoded once (linkImage); absent in encoders that only take bytes. */
   readonly decoded?: DecodedImageEncoder;
+}
+
+export interface RobustImageVectors {
+  readonly dimension: number;
+  /** One L2-normalised robust vector per vector of the image encoder, in order. */
+  project(vectors: readonly ArrayLike<number>[]): Promise<Float32Array[]>;
 }
 
 /** The image encoder on a query image decoded once per request, for `linkImage`. */
@@ -43,6 +55,8 @@ export interface DecodedImageEncoder {
    * (`ImageEncoder.regionFeatures`): the region features the linker was trained on.
    */
   regionFeatures(image: DecodedImage, boxes: readonly PixelBox[]): Promise<Float32Array[]>;
+  /** The encoder's robust head (`ImageVectorEncoder.robust`), for the crop vectors. */
+  readonly robust?: RobustImageVectors;
 }
 
 /** An entity as the linker's candidate encoder sees it. */

@@ -236,12 +236,17 @@ export class EncodingService {
       vectors.findStaleImages(tx, encoder.fingerprint, job.batchSize),
     );
     if (hashes.length === 0) return 0;
-    const encoded: { sha256: string; vector: number[] | null }[] = [];
+    const encoded: { sha256: string; vector: number[] | null; robust: number[] | null }[] = [];
     for (const sha256 of hashes) {
       // Without its file an image cannot be encoded; record that (vector null), or every run
       // would retry it.
       const vector = await this.encodeStoredImage(encoder, sha256);
-      encoded.push({ sha256, vector: vector ? toNumberArray(vector) : null });
+      const [robust] = vector && encoder.robust ? await encoder.robust.project([vector]) : [];
+      encoded.push({
+        sha256,
+        vector: vector ? toNumberArray(vector) : null,
+        robust: robust ? toNumberArray(robust) : null,
+      });
     }
     await this.deps.graph.write('encoding.setImageVectors', (tx) =>
       vectors.setImageVectors(tx, encoder.fingerprint, encoded),

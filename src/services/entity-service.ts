@@ -231,6 +231,7 @@ export class EntityService {
       images: images.map(({ bytes: _bytes, fileBytes: _fileBytes, ...record }) => ({
         ...record,
         embedding: null,
+        robustEmbedding: null,
         imageEncoder: null,
       })),
     };
@@ -287,6 +288,16 @@ export class EntityService {
         currentImageVectors.set(sha256, vector);
       }
     }
+    const robustVectors = new Map<string, number[]>();
+    if (image?.robust && imageVectors.size > 0) {
+      const hashes = [...imageVectors.keys()];
+      const projected = await image.robust.project(
+        hashes.map((sha256) => imageVectors.get(sha256)!),
+      );
+      hashes.forEach((sha256, index) =>
+        robustVectors.set(sha256, toNumberArray(projected[index]!)),
+      );
+    }
     const candidateVectors = new Map<string, number[]>();
     if (candidate && pending.length > 0) {
       const encoded = await candidate.encodeEntities(
@@ -317,6 +328,7 @@ export class EntityService {
       images: write.images.map((record) => ({
         ...record,
         embedding: imageVectors.get(record.sha256) ?? null,
+        robustEmbedding: robustVectors.get(record.sha256) ?? null,
         imageEncoder: imageVectors.has(record.sha256) ? (image?.fingerprint ?? null) : null,
       })),
     }));

@@ -33,6 +33,7 @@ import {
   loneUnits,
   makeUnit,
   rankCandidates,
+  regionEvidence,
   scorable,
   toCandidateList,
   unitContext,
@@ -401,7 +402,7 @@ export class LinkingService {
       ),
     );
     const { mentions, text, mentionLists } = caption;
-    const { regions, features, regionLists } = visual;
+    const { regions, features, regionLists, regionRobustLists } = visual;
     const { width, height } = image.decoded;
     return {
       models,
@@ -415,7 +416,7 @@ export class LinkingService {
           geometry: boxGeometry([box.x, box.y, box.width, box.height], width, height),
         })),
       },
-      sources: { mentionLists, regionLists, layout: models.layout },
+      sources: { mentionLists, regionLists, regionRobustLists, layout: models.layout },
       vectors,
       clock,
       imageEvidenceWeight: context.imageEvidenceWeight,
@@ -458,14 +459,25 @@ export class LinkingService {
       features: await models.image.regionFeatures(image.decoded, boxes),
       crops: await models.image.embedCrops(image.decoded, boxes),
     }));
-    const regionLists = await clock.time('candidates', () =>
-      Promise.all(
-        crops.map((imageVector) =>
-          this.searchKeys(request, { mention: '', textVector: null, imageVector }, keys),
+    const robustVectors = models.image.robust
+      ? await clock.time('encode-regions', () => models.image.robust!.project(crops))
+      : [];
+    const noText = { mention: '', textVector: null } as const;
+    const [regionLists, regionRobustLists] = await clock.time('candidates', () =>
+      Promise.all([
+        Promise.all(
+          crops.map((imageVector) => this.searchKeys(request, { ...noText, imageVector }, keys)),
         ),
-      ),
+        // A list of its own, so that the lists of units with a mention stay those the linker was
+        // trained on; only region-only units read it (makeUnit, regionEvidence).
+        Promise.all(
+          robustVectors.map((robustImageVector) =>
+            this.searchKeys(request, { ...noText, imageVector: null, robustImageVector }, keys),
+          ),
+        ),
+      ]),
     );
-    return { regions, features, regionLists };
+    return { regions, features, regionLists, regionRobustLists };
   }
 
   /**
@@ -503,7 +515,10 @@ export class LinkingService {
   /** One CandidateService list (key fields only); notes each listed entity's content hash. */
   private async searchKeys(
     request: LinkRequest,
-    query: Pick<PreparedCandidateQuery, 'mention' | 'textVector' | 'imageVector'>,
+    query: Pick<
+      PreparedCandidateQuery,
+      'mention' | 'textVector' | 'imageVector' | 'robustImageVector'
+    >,
     keys: Map<string, string>,
   ): Promise<CandidateList> {
     const found = await this.deps.candidates.searchKeys({
@@ -569,7 +584,7 @@ export class LinkingService {
         unit.region !== null && unitKind(unit) === 'region' && prepared.imageEvidenceWeight > 0
           ? addImageEvidence(
               byLinker,
-              prepared.sources.regionLists[unit.region]!,
+              regionEvidence(prepared.sources, unit.region),
               prepared.imageEvidenceWeight,
             )
           : byLinker;

@@ -3,6 +3,7 @@ import { InferenceError } from '../../src/inference/onnx-runtime.js';
 import {
   addImageEvidence,
   decide,
+  EMPTY_LIST,
   featureLayout,
   generatorFeatures,
   greedyPairs,
@@ -10,6 +11,7 @@ import {
   loneUnits,
   makeUnit,
   rankCandidates,
+  regionEvidence,
   scorable,
   toCandidateList,
   unitContext,
@@ -259,9 +261,9 @@ describe('region-only units: image evidence and unit kinds (issue 12)', () => {
   ];
 
   it('orders by the linker score plus the weighted DENSE_IMAGE cosine, keeping linker scores', () => {
-    expect(addImageEvidence(byLinker, list, 0)).toEqual(byLinker);
+    expect(addImageEvidence(byLinker, { list, generator: 'DENSE_IMAGE' }, 0)).toEqual(byLinker);
     // b: 7.5 + 2 * 0.9 = 9.3, a: 8 + 2 * 0.2 = 8.4, c (not in the image list): 7.
-    expect(addImageEvidence(byLinker, list, 2)).toEqual([
+    expect(addImageEvidence(byLinker, { list, generator: 'DENSE_IMAGE' }, 2)).toEqual([
       { entityId: 'b', score: 7.5 },
       { entityId: 'a', score: 8 },
       { entityId: 'c', score: 7 },
@@ -269,9 +271,34 @@ describe('region-only units: image evidence and unit kinds (issue 12)', () => {
   });
 
   it('leaves the NIL decision to the best linker score, whatever the order', () => {
-    const reordered = addImageEvidence(byLinker, list, 2);
+    const reordered = addImageEvidence(byLinker, { list, generator: 'DENSE_IMAGE' }, 2);
     expect(decide(reordered, 7.9)).toMatchObject({ entityId: 'b', nil: false, score: 7.5 });
     expect(decide(reordered, 8.1)).toMatchObject({ entityId: null, nil: true });
+  });
+
+  it("takes the style-robust list as a lone region's evidence and candidates when it found anything", () => {
+    const robust = toCandidateList([
+      { entity: { id: 'c' }, generators: [{ generator: 'DENSE_IMAGE_ROBUST', score: 0.7 }] },
+      { entity: { id: 'd' }, generators: [{ generator: 'DENSE_IMAGE_ROBUST', score: 0.6 }] },
+    ]);
+    const sources = {
+      mentionLists: [toCandidateList([{ entity: { id: 'm' }, generators: [] }])],
+      regionLists: [list, list],
+      regionRobustLists: [robust, EMPTY_LIST],
+      layout: featureLayout(['DENSE_IMAGE.score']),
+    };
+    expect(regionEvidence(sources, 0)).toEqual({ list: robust, generator: 'DENSE_IMAGE_ROBUST' });
+    expect(regionEvidence(sources, 1)).toEqual({ list, generator: 'DENSE_IMAGE' });
+    // The lone region gets the robust-only entity d; DENSE_IMAGE features stay the region list's.
+    const lone = makeUnit(sources, { mention: null, region: 0 });
+    expect(lone.candidates).toEqual(['a', 'b', 'c', 'd']);
+    expect(lone.features).toEqual([[0.2], [0.9], [0], [0]]);
+    // A pair keeps the lists the linker was trained on.
+    expect(makeUnit(sources, { mention: 0, region: 0 }).candidates).toEqual(['m', 'a', 'b']);
+    // c: 7 + 2 * 0.7 = 8.4 > a: 8 (not in the robust list) > b: 7.5.
+    expect(
+      addImageEvidence(byLinker, regionEvidence(sources, 0), 2).map((r) => r.entityId),
+    ).toEqual(['c', 'a', 'b']);
   });
 
   it('names the kind of a unit', () => {
