@@ -10,6 +10,10 @@ echo "== lint and typecheck"
 npm run --silent lint
 npm run --silent typecheck
 
+echo "== Python lint (ruff; configuration in pyproject.toml)"
+bash scripts/setup-python.sh
+var/pyenv/bin/ruff check models
+
 export NEO4J_INSTANCE="${POLYLINK_TEST_NEO4J_INSTANCE:-test}"
 export NEO4J_AUTH_ENABLED=false
 export NEO4J_BOLT_PORT="${POLYLINK_TEST_BOLT_PORT:-7688}"
@@ -28,7 +32,6 @@ npx vitest run --project unit --project graphql --project models \
   --reporter=default --reporter=json --outputFile.json="${report_dir}/fast.json" || status=$?
 
 echo "== Python model tests (export parity, CLIP exporter)"
-bash scripts/setup-python.sh
 var/pyenv/bin/python -m pytest -q models/tests || status=$?
 
 echo "== real entity data for the integration tests (Debian freeciv-data, tuxpaint-stamps-default)"

@@ -392,10 +392,10 @@ def smoke_test(target: Path, spec: ModelSpec) -> dict[str, list[int]]:
     if names != [t.name for t in spec.outputs]:
         raise RuntimeError(f"{spec.name}: outputs {names}")
     outputs = session.run(None, feeds)
-    for name, value in zip(names, outputs):
+    for name, value in zip(names, outputs, strict=True):
         if not np.all(np.isfinite(value)):
             raise RuntimeError(f"{spec.name}: {name} has non-finite values")
-    return {name: list(value.shape) for name, value in zip(names, outputs)}
+    return {name: list(value.shape) for name, value in zip(names, outputs, strict=True)}
 
 
 def source_markdown(

@@ -149,7 +149,7 @@ def imagenet_classes(darknet_dir: Path) -> list[tuple[str, str]]:
     names = (data / "imagenet.shortnames.list").read_text().split("\n")[:1000]
     if len(set(wnids)) != 1000 or not all(w.startswith("n") and len(w) == 9 for w in wnids):
         raise RuntimeError("darknet imagenet.labels.list does not start with 1000 synsets")
-    return sorted(zip(wnids, names))
+    return sorted(zip(wnids, names, strict=True))
 
 
 # --- export and parity ---------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def fold_pads_into_convs(proto: onnx.ModelProto) -> int:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
     removed: set[int] = set()
-    for pad, amount in zip(pads, amounts):
+    for pad, amount in zip(pads, amounts, strict=True):
         # amount: [N_begin, C_begin, H_begin, W_begin, N_end, C_end, H_end, W_end]
         mode = next((a.s for a in pad.attribute if a.name == "mode"), b"constant")
         users = consumers.get(pad.output[0], [])
@@ -302,12 +302,12 @@ def ort_session(model_file: Path) -> ort.InferenceSession:
 def torch_outputs(model: EfficientNetLite, pixels: np.ndarray) -> dict[str, np.ndarray]:
     with torch.no_grad():
         result = model(torch.from_numpy(pixels))
-    return {name: tensor.numpy() for name, tensor in zip(OUTPUT_NAMES, result)}
+    return {name: tensor.numpy() for name, tensor in zip(OUTPUT_NAMES, result, strict=True)}
 
 
 def onnx_outputs(session: ort.InferenceSession, pixels: np.ndarray) -> dict[str, np.ndarray]:
     values = session.run(list(OUTPUT_NAMES), {"pixels": pixels})
-    return {name: np.asarray(value) for name, value in zip(OUTPUT_NAMES, values)}
+    return {name: np.asarray(value) for name, value in zip(OUTPUT_NAMES, values, strict=True)}
 
 
 def pil_pixels(image: Image.Image, size: int = 224) -> np.ndarray:
@@ -348,11 +348,11 @@ def check_parity(
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     """A table padded the way Prettier writes it (ASCII cells), so `prettier --check` passes."""
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
     widths = [max(width, 3) for width in widths]
 
     def line(cells: list[str]) -> str:
-        return "| " + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths)) + " |"
+        return "| " + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) + " |"
 
     return [line(header), line(["-" * width for width in widths]), *[line(row) for row in rows]]
 

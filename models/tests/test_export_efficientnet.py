@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,16 +18,14 @@ import pytest
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models/convert"))
+import export_efficientnet as ex
+from conftest import FIXTURES, MODELS
+from efficientnet_lite import EfficientNetLite, tf_same_padding
 
-import export_efficientnet as ex  # noqa: E402
-from efficientnet_lite import EfficientNetLite, tf_same_padding  # noqa: E402
-
-MODEL_DIR = ROOT / "models/converted/efficientnet-lite0"
+MODEL_DIR = MODELS / "converted/efficientnet-lite0"
 MODEL = MODEL_DIR / "model.onnx"
-DOG = ROOT / "test/fixtures/images/darknet-dog.jpg"
-EAGLE = ROOT / "test/fixtures/images/darknet-eagle-384.jpg"
+DOG = FIXTURES / "images/darknet-dog.jpg"
+EAGLE = FIXTURES / "images/darknet-eagle-384.jpg"
 # PyTorch and ONNX Runtime (BN folded into convs) agree to ~3e-5 on the 7x7 map, ~1e-5 pooled.
 TOLERANCE = {"pooled": 1e-4, "feature_map": 2e-4, "logits": 1e-4}
 DOG_CLASSES = range(151, 269)  # ILSVRC-2012 dog breeds, sorted WordNet-id order

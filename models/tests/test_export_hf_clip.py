@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import export_hf_clip  # noqa: E402
-from export_hf_clip import LICENCE_TO_FILL, ExportConfig, export, main  # noqa: E402
+import export_hf_clip
+from export_hf_clip import LICENCE_TO_FILL, ExportConfig, export, main
 
 WORDS = "a photo of the cat dog museum polylink river city red blue".split()
 BOS, EOS, UNK = "<|startoftext|>", "<|endoftext|>", "<|unk|>"

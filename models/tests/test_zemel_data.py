@@ -4,33 +4,30 @@ units (models/zemel/units.py) built from the generator's candidate lists.
     var/pyenv/bin/python -m pytest models/tests/test_zemel_data.py
 
 Writes a tiny index + shard with numpy (round trip) and candidate lists in the format of
-``run-baselines.ts --candidates-out``; also reads ``var/features-fixture/`` when it exists (made by ``npx tsx eval/features/extract-features.ts --benchmark test/fixtures/benchmark
---out var/features-fixture``).
+``run-baselines.ts --candidates-out``; also reads ``var/features-fixture/`` when it exists (made by
+``npx tsx eval/features/extract-features.ts --benchmark test/fixtures/benchmark --out var/features-fixture``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models"))
-
-from zemel.config import ModelConfig  # noqa: E402
-from zemel.data import (  # noqa: E402
+from conftest import ROOT
+from zemel.config import ModelConfig
+from zemel.data import (
     collate_candidates,
     collate_contexts,
     load_features,
     mention_examples,
 )
-from zemel.model import CandidateBatch, ContextBatch, ZemelModel  # noqa: E402
-from zemel.units import (  # noqa: E402
+from zemel.model import CandidateBatch, ContextBatch, ZemelModel
+from zemel.units import (
     GENERATOR_FEATURES,
     GENERATORS,
     build_units,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,11 +21,8 @@ import onnx
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models"))
-
-from zemel import ModelConfig, ZemelModel  # noqa: E402
-from zemel.export import (  # noqa: E402
+from zemel import ModelConfig, ZemelModel
+from zemel.export import (
     CANDIDATE,
     CONTEXT,
     OPSET,
@@ -43,8 +39,8 @@ from zemel.export import (  # noqa: E402
     score_inputs,
     verify,
 )
-from zemel.release import release, sha256, thresholds_from  # noqa: E402
-from zemel.units import GENERATOR_FEATURES  # noqa: E402
+from zemel.release import release, sha256, thresholds_from
+from zemel.units import GENERATOR_FEATURES
 
 CFG = ModelConfig.tiny()
 CONFIGS = {"prior": CFG, "no_prior": dataclasses.replace(CFG, candidate_features=0)}
@@ -72,7 +68,8 @@ def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 
 def test_spec_and_inputs_follow_the_prior() -> None:
-    assert poly_score_spec(CONFIGS["prior"]) is POLY_SCORE and poly_score_spec(CONFIGS["no_prior"]) is POLY_SCORE_NO_PRIOR
+    assert poly_score_spec(CONFIGS["prior"]) is POLY_SCORE
+    assert poly_score_spec(CONFIGS["no_prior"]) is POLY_SCORE_NO_PRIOR
     assert POLY_SCORE.inputs == ("context_codes", "candidate_vectors", "candidate_features")
     assert POLY_SCORE_NO_PRIOR.inputs == ("context_codes", "candidate_vectors")
     assert "candidate_features" not in POLY_SCORE_NO_PRIOR.dynamic_axes()
@@ -84,7 +81,7 @@ def test_spec_and_inputs_follow_the_prior() -> None:
     assert len(score_inputs(CONFIGS["no_prior"], 2, 5, seed=0)) == 2
     args = context_inputs(CFG, batch=4, tokens=6, regions=3, seed=1)
     assert len(args) == len(CONTEXT.inputs) == 7
-    named = dict(zip(CONTEXT.inputs, args))
+    named = dict(zip(CONTEXT.inputs, args, strict=True))
     assert not (named["mention_mask"] * (1 - named["token_mask"])).any()  # marks only real tokens
     assert not (named["region_focus"] * (1 - named["region_mask"])).any()  # focus only on real regions
     assert (named["region_focus"].sum(1) <= 1).all()
@@ -106,7 +103,8 @@ def test_zero_regions_equal_one_masked_region(exported: tuple[ZemelModel, Export
     _, graphs = exported
     ts, tm, mm, rf, rg, rm, focus = context_inputs(CFG, batch=2, tokens=5, regions=1, seed=3)
     empty = run_onnx(graphs.context, CONTEXT.inputs, (ts, tm, mm, rf[:, :0], rg[:, :0], rm[:, :0], focus[:, :0]))
-    masked = run_onnx(graphs.context, CONTEXT.inputs, (ts, tm, mm, rf, rg, torch.zeros_like(rm), torch.zeros_like(focus)))
+    no_regions = (ts, tm, mm, rf, rg, torch.zeros_like(rm), torch.zeros_like(focus))
+    masked = run_onnx(graphs.context, CONTEXT.inputs, no_regions)
     assert np.isfinite(empty).all()
     np.testing.assert_allclose(empty, masked, atol=1e-5, rtol=0)
     cts, ctm, cif, cig, cim = feature_inputs(CFG, batch=2, tokens=4, regions=1, seed=4)
@@ -125,7 +123,10 @@ def test_markers_and_features_reach_the_graphs(exported: tuple[ZemelModel, Expor
     focus[:, 0] = 1
     rm = torch.ones_like(rm)
     base = run_onnx(graphs.context, CONTEXT.inputs, (ts, tm, torch.zeros_like(mm), rf, rg, rm, torch.zeros_like(focus)))
-    for marked in ((ts, tm, mm, rf, rg, rm, torch.zeros_like(focus)), (ts, tm, torch.zeros_like(mm), rf, rg, rm, focus)):
+    for marked in (
+        (ts, tm, mm, rf, rg, rm, torch.zeros_like(focus)),
+        (ts, tm, torch.zeros_like(mm), rf, rg, rm, focus),
+    ):
         got = run_onnx(graphs.context, CONTEXT.inputs, marked)
         assert (np.abs(got - base).max(axis=(1, 2)) > 1e-4).all()
     spec = poly_score_spec(model.cfg)

@@ -14,21 +14,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models"))
-
-from zemel import ModelConfig, PolyConfig, ZemelModel  # noqa: E402
-from zemel.config import EncoderConfig  # noqa: E402
-from zemel.export import context_inputs, score_inputs  # noqa: E402
-from zemel.losses import build_candidate_set, candidate_cross_entropy  # noqa: E402
-from zemel.model import FeatureBatch, full_image_geometry, poly_score  # noqa: E402
+from zemel import ModelConfig, PolyConfig, ZemelModel
+from zemel.config import EncoderConfig
+from zemel.export import context_inputs, score_inputs
+from zemel.losses import build_candidate_set, candidate_cross_entropy
+from zemel.model import FeatureBatch, full_image_geometry, poly_score
 
 CFG = ModelConfig.tiny()
 NO_PRIOR = dataclasses.replace(CFG, candidate_features=0)

@@ -14,21 +14,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models"))
-
-from zemel import evaluate as evaluate_cli  # noqa: E402
-from zemel import predict as predict_cli  # noqa: E402
-from zemel.data import FeatureSet, load_features  # noqa: E402
-from zemel.evaluate import (  # noqa: E402
+from zemel import evaluate as evaluate_cli
+from zemel import predict as predict_cli
+from zemel.data import FeatureSet, load_features
+from zemel.evaluate import (
     encode_entities,
     list_metrics,
     load_run,
@@ -36,9 +33,9 @@ from zemel.evaluate import (  # noqa: E402
     time_scoring,
     units_context,
 )
-from zemel.predict import Predictor  # noqa: E402
-from zemel.train import dev_r1, parse_args, train  # noqa: E402
-from zemel.units import GENERATORS, QueryCandidates, Unit, build_units, load_candidate_lists  # noqa: E402
+from zemel.predict import Predictor
+from zemel.train import dev_r1, parse_args, train
+from zemel.units import GENERATORS, QueryCandidates, Unit, build_units, load_candidate_lists
 
 TEXT_GENERATORS = GENERATORS[:5]
 
@@ -122,7 +119,7 @@ def write_candidates(features: Path, out: Path, seed: int = 1) -> None:
         return [hits(e, e == gold, image) for e in ids]
 
     with out.open("w", encoding="utf-8") as f:
-        for qi, q in enumerate(index["queries"]):
+        for q in index["queries"]:
             with_gold = int(q["id"].rsplit("-", 1)[1]) % 4 != 3
             line = {"query": q["id"], "split": q["split"],
                     "mentions": [one_list(q["split"], m["gold"], with_gold, False) for m in q["mentions"]],
@@ -161,7 +158,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
 def _args(inp: Inputs, out: Path, *extra: str) -> list[str]:
     return ["--features", str(inp.features_dir), "--candidates", str(inp.candidates_path), "--out", str(out),
             "--tiny", "--steps", "20", "--batch", "8", "--hard-negatives", "2", "--hard-pool", "4", "--lr", "2e-3",
-            "--prior-lr", "0.03", "--warmup", "3", "--eval-every", "10", "--threads", "1", "--seed", "3", "--device", "cpu",
+            "--prior-lr", "0.03", "--warmup", "3", "--eval-every", "10", "--threads", "1", "--seed", "3",
+            "--device", "cpu",
             *extra]  # fmt: skip
 
 
@@ -259,9 +257,9 @@ def test_other_heads_train_and_rank(inputs: Inputs, tmp_path: Path, head: str) -
     assert config["train"]["head"] == head
     units = dev_units(inputs)
     ranked = rank_units(model, inputs.features, units, head, insert_gold=True)
-    for u, r in zip(units, ranked):
+    for u, r in zip(units, ranked, strict=True):
         assert [e for e, _ in r] and set(e for e, _ in r) == set(u.candidates) | {u.gold}
-        assert all(a[1] >= b[1] for a, b in zip(r, r[1:]))
+        assert all(a[1] >= b[1] for a, b in pairwise(r))
     m = list_metrics(units, ranked)
     assert m["n"] == len(units) and 0.0 <= m["r1"] <= m["r5"] <= 1.0
     assert m["r1"] == s["best_dev_r1"]  # the reloaded best checkpoint, on the same lists
@@ -275,19 +273,19 @@ def test_rank_units_inserts_the_gold(inputs: Inputs, poly_run: tuple[Path, dict[
     assert missing
     plain = rank_units(model, fs, units, "poly")
     inserted = rank_units(model, fs, units, "poly", insert_gold=True)
-    for u, a, b in zip(units, plain, inserted):
+    for u, a, b in zip(units, plain, inserted, strict=True):
         assert [e for e, _ in a] != [] or not u.candidates
         assert sorted(e for e, _ in a) == sorted(u.candidates)
         assert sorted(e for e, _ in b) == sorted(set(u.candidates) | {u.gold})
         for r in (a, b):
-            assert all(x[1] >= y[1] for x, y in zip(r, r[1:])), "best first"
+            assert all(x[1] >= y[1] for x, y in pairwise(r)), "best first"
         scores_b = dict(b)
         for e, v in a:  # inserting the gold changes no other candidate's score
             assert abs(scores_b[e] - v) < 1e-5
     assert list_metrics(missing, rank_units(model, fs, missing, "poly"))["r5"] == 0.0
     assert list_metrics(missing, rank_units(model, fs, missing, "poly", insert_gold=True))["r5"] > 0.0
     limited = rank_units(model, fs, units, "poly", limit=2)
-    assert all(sorted(e for e, _ in r) == sorted(u.candidates[:2]) for u, r in zip(units, limited))
+    assert all(sorted(e for e, _ in r) == sorted(u.candidates[:2]) for u, r in zip(units, limited, strict=True))
 
     # the inserted gold is scored by the model with zero generator features
     u = missing[0]
@@ -338,7 +336,7 @@ def test_predictor_writes_both_tasks(inputs: Inputs, poly_run: tuple[Path, dict[
         units = build_units(fs, inputs.candidates, "dev", only_query=qi)
         assert len(known["links"]) == len(units)
         mentions, regions = [], []
-        for link, u in zip(known["links"], units):
+        for link, u in zip(known["links"], units, strict=True):
             cands = _check_link(link)
             assert link["mentionSpan"] is None and link["box"] is None
             assert link["mention"] is not None or link["region"] is not None
@@ -371,7 +369,9 @@ def test_predictor_writes_both_tasks(inputs: Inputs, poly_run: tuple[Path, dict[
     assert saw_pair
 
 
-def test_evaluate_and_predict_commands(inputs: Inputs, poly_run: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+def test_evaluate_and_predict_commands(
+    inputs: Inputs, poly_run: tuple[Path, dict[str, object]], tmp_path: Path
+) -> None:
     run = poly_run[0]
     common = ["--features", str(inputs.features_dir), "--candidates", str(inputs.candidates_path), "--run", str(run)]
     assert evaluate_cli.main([*common, "--split", "dev", "--threads", "1", "--out", str(tmp_path / "eval.json")]) == 0

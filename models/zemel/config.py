@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -66,3 +66,12 @@ class ModelConfig:
         """A few thousand parameters per block: for structural tests only."""
         enc = EncoderConfig(width=32, heads=2, co_layers=1, self_layers=1, ffn_multiplier=2, dropout=0.0)
         return cls(context=enc, candidate=enc, cross=enc, poly=PolyConfig(codes=4), candidate_features=12)
+
+
+def model_config_from_json(raw: dict[str, Any]) -> ModelConfig:
+    """The ``model`` object of a run's config.json (``asdict(ModelConfig)``) -> ModelConfig."""
+    return ModelConfig(
+        context=EncoderConfig(**raw["context"]), candidate=EncoderConfig(**raw["candidate"]),
+        cross=EncoderConfig(**raw["cross"]), poly=PolyConfig(**raw["poly"]), bi_pooling=raw["bi_pooling"],
+        candidate_features=int(raw.get("candidate_features", 0)),
+    )  # fmt: skip

@@ -245,14 +245,14 @@ def collate_contexts(features: FeatureSet, examples: Sequence[MentionExample]) -
         )
     )
     mention_mask = torch.zeros(batch.token_mask.shape, dtype=torch.bool)  # [B, T]
-    for i, (e, q) in enumerate(zip(examples, queries)):
+    for i, (e, q) in enumerate(zip(examples, queries, strict=True)):
         positions = list(q.mentions[e.mention].positions)
         if positions:
             mention_mask[i, positions] = True
     return ContextExamples(
         features=batch, mention_mask=mention_mask, gold=tuple(e.gold for e in examples),
         query_ids=tuple(q.id for q in queries),
-        mention_ids=tuple(q.mentions[e.mention].id for e, q in zip(examples, queries)),
+        mention_ids=tuple(q.mentions[e.mention].id for e, q in zip(examples, queries, strict=True)),
     )  # fmt: skip
 
 

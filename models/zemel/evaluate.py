@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .config import model_config_from_json
 from .data import FeatureSet, collate_candidates, load_features
 from .model import CandidateBatch, FeatureBatch, ZemelModel
 from .units import Unit, build_units, collate_units, feature_matrix, load_candidate_lists
@@ -76,7 +77,9 @@ def candidate_batch(features: FeatureSet, ids: Sequence[Sequence[str]], device: 
                         r(flat.region_geometry), r(flat.region_mask))  # fmt: skip
 
 
-def units_context(features: FeatureSet, units: Sequence[Unit], device: torch.device) -> tuple[FeatureBatch, Tensor, Tensor]:
+def units_context(
+    features: FeatureSet, units: Sequence[Unit], device: torch.device
+) -> tuple[FeatureBatch, Tensor, Tensor]:
     """(context features, mention_mask, region_focus) on ``device``: the context-encoder inputs."""
     ctx = collate_units(features, units)
     return _to(ctx.features, device), ctx.mention_mask.to(device), ctx.region_focus.to(device)
@@ -105,7 +108,7 @@ def unit_lists(units: Sequence[Unit], insert_gold: bool, limit: int = 0) -> list
 
 def _ranked(row: Sequence[str], scores: Tensor) -> Ranked:
     values = scores[: len(row)].tolist()
-    return sorted(zip(row, values), key=lambda p: (-p[1], p[0]))
+    return sorted(zip(row, values, strict=True), key=lambda p: (-p[1], p[0]))
 
 
 @torch.no_grad()
@@ -120,7 +123,7 @@ def rank_units(model: ZemelModel, features: FeatureSet, units: Sequence[Unit], h
     if head in ("poly", "bi"):
         cache = vectors if vectors is not None else {}
         missing = sorted({e for row in lists for e in row} - set(cache))
-        for e, v in zip(missing, encode_entities(model, features, missing)):
+        for e, v in zip(missing, encode_entities(model, features, missing), strict=True):
             cache[e] = v
         for s in range(0, len(units), batch):
             chunk, rows = list(units[s : s + batch]), lists[s : s + batch]
@@ -139,7 +142,7 @@ def rank_units(model: ZemelModel, features: FeatureSet, units: Sequence[Unit], h
                 scores = model.score_vector(model.context_vector(*ctx), mat, feats)  # [B, K]
             out += [_ranked(row, scores[i].cpu()) if row else [] for i, row in enumerate(rows)]
     elif head == "cross":
-        for u, row in zip(units, lists):
+        for u, row in zip(units, lists, strict=True):
             if not row:
                 out.append([])
                 continue
@@ -158,13 +161,18 @@ def rank_units(model: ZemelModel, features: FeatureSet, units: Sequence[Unit], h
 def list_metrics(units: Sequence[Unit], ranked: Sequence[Ranked]) -> dict[str, float]:
     """R@1, R@5, MRR of the gold in each ranked list (gold absent = rank infinity)."""
     ranks = []
-    for u, r in zip(units, ranked):
+    for u, r in zip(units, ranked, strict=True):
         ids = [e for e, _ in r]
         ranks.append(ids.index(u.gold) + 1 if u.gold in ids else np.inf)
     a = np.array(ranks, dtype=np.float64)
     if a.size == 0:
         return {"n": 0}
-    return {"n": int(a.size), "r1": float((a <= 1).mean()), "r5": float((a <= 5).mean()), "mrr": float((1.0 / a).mean())}
+    return {
+        "n": int(a.size),
+        "r1": float((a <= 1).mean()),
+        "r5": float((a <= 5).mean()),
+        "mrr": float((1.0 / a).mean()),
+    }
 
 
 @torch.no_grad()
@@ -206,8 +214,6 @@ def time_scoring(model: ZemelModel, features: FeatureSet, units: Sequence[Unit],
 
 def load_run(run: Path, device: str = "cpu") -> tuple[ZemelModel, dict[str, Any]]:
     """A run folder (config.json, state.pt) -> the model at its best checkpoint."""
-    from .train import model_config_from_json
-
     config = json.loads((run / "config.json").read_text(encoding="utf-8"))
     model = ZemelModel(model_config_from_json(config["model"]))
     model.load_state_dict(torch.load(run / "state.pt", map_location="cpu"))
@@ -243,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         units = units[: args.limit]
     cfg = EvalConfig(split=args.split, limit=args.limit)
     t0 = time.perf_counter()
-    result: dict[str, Any] = {"eval": asdict(cfg), "head": head,
-                              "lists": list_metrics(units, rank_units(model, features, units, head, insert_gold=True))}  # fmt: skip
+    ranked = rank_units(model, features, units, head, insert_gold=True)
+    result: dict[str, Any] = {"eval": asdict(cfg), "head": head, "lists": list_metrics(units, ranked)}
     result["seconds"] = round(time.perf_counter() - t0, 2)
     if args.timing:
         result["timing"] = time_scoring(model, features, units, heads=(head,) if head != "poly" else ("poly", "bi"))

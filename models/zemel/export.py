@@ -134,7 +134,9 @@ class PolyScoreGraph(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, context_codes: Tensor, candidate_vectors: Tensor, candidate_features: Tensor | None = None) -> Tensor:
+    def forward(
+        self, context_codes: Tensor, candidate_vectors: Tensor, candidate_features: Tensor | None = None
+    ) -> Tensor:
         return self.model.score_codes(context_codes, candidate_vectors, candidate_features)  # [B, K]
 
 
@@ -227,7 +229,7 @@ def run_onnx(path: Path, names: tuple[str, ...], args: tuple[Tensor, ...]) -> np
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {n: a.numpy() for n, a in zip(names, args)})[0]
+    return session.run(None, {n: a.numpy() for n, a in zip(names, args, strict=True)})[0]
 
 
 @dataclass(frozen=True)

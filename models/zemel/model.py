@@ -87,7 +87,8 @@ class ContextEncoder(nn.Module):
         token_mask, region_mask = as_bool(batch.token_mask), as_bool(batch.region_mask)  # [B, T], [B, R]
         dtype = batch.token_states.dtype
         tokens = batch.token_states + as_bool(mention_mask)[..., None].to(dtype) * self.mention_marker  # [B, T, 384]
-        regions_in = batch.region_features + as_bool(region_focus)[..., None].to(dtype) * self.region_marker  # [B, R, 1280]
+        focus = as_bool(region_focus)[..., None].to(dtype)  # [B, R, 1]
+        regions_in = batch.region_features + focus * self.region_marker  # [B, R, 1280]
         text, regions = self.encoder(
             tokens, token_mask, regions_in, batch.region_geometry, region_mask
         )  # [B, T, H], [B, R, H]
@@ -203,7 +204,8 @@ class CrossEncoder(nn.Module):
         rep = lambda x: x.repeat_interleave(k, dim=0)  # noqa: E731  [B, ...] -> [B*K, ...]
         dtype = context.token_states.dtype
         tokens = context.token_states + as_bool(mention_mask)[..., None].to(dtype) * self.mention_marker  # [B, T, 384]
-        regions_in = context.region_features + as_bool(region_focus)[..., None].to(dtype) * self.region_marker  # [B, R, 1280]
+        focus = as_bool(region_focus)[..., None].to(dtype)  # [B, R, 1]
+        regions_in = context.region_features + focus * self.region_marker  # [B, R, 1280]
         ctx_text, ctx_regions = self.encoder.embed(
             rep(tokens), rep(regions_in), rep(context.region_geometry)
         )  # [B*K, T, H], [B*K, R, H]

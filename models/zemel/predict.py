@@ -72,7 +72,7 @@ class Predictor:
         q = self.features.queries[qi]
         units = build_units_of_query(self.features, self.candidates, qi)
         links = []
-        for u, r in zip(units, self.rank(units)):
+        for u, r in zip(units, self.rank(units), strict=True):
             links.append(_link(r, q.mentions[u.mention].id if u.mention is not None else None, None,
                                q.regions[u.region].id if u.region is not None else None, None))  # fmt: skip
         return {"query": q.id, "task": "V&T-KG", "links": links}
@@ -98,7 +98,7 @@ class Predictor:
         gains: list[Ranked] = [[] for _ in trials]  # the pair contexts are only scored when weighted
         if self.pair_gain_weight:
             gains = self.rank([with_extra(make_unit(qi, qc, mi, ri, None), [tops_of[mi][0]]) for mi, ri in trials])
-        for (mi, ri), ranked in zip(trials, gains):
+        for (mi, ri), ranked in zip(trials, gains, strict=True):
             best, alone = tops_of[mi]
             cosine = qc.region_hits[ri].get(best, {}).get("DENSE_IMAGE", 0.0)
             gain = dict(ranked)[best] - alone if ranked else 0.0
@@ -115,7 +115,7 @@ class Predictor:
         links = []
         span = lambda m: [q.mentions[m].start, q.mentions[m].end]  # noqa: E731
         box = lambda r: list(q.regions[r].box)  # noqa: E731
-        for (mi, ri), r in zip(pairs, self.rank(pair_units)):
+        for (mi, ri), r in zip(pairs, self.rank(pair_units), strict=True):
             links.append(_link(r, None, span(mi), None, box(ri)))
         for mi, r in enumerate(ranked_m):
             if mi not in used_m:
@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     train = config["train"]
     codes = int(config["model"]["poly"]["codes"])
     prior = bool(config["model"].get("candidate_features", 0))
-    title = a.title or {"poly": f"Poly (m = {codes})", "bi": "Bi", "cross": "Cross"}[head] + ("" if prior else ", no prior")
+    name = {"poly": f"Poly (m = {codes})", "bi": "Bi", "cross": "Cross"}[head]
+    title = a.title or name + ("" if prior else ", no prior")
     run: dict[str, Any] = {"title": title, "head": head, "codes": codes if head == "poly" else None, "prior": prior,
                            "steps": config.get("steps"), "bestStep": config.get("best_step"),
                            "trainSeconds": round(float(config.get("wall_seconds", 0.0)), 1),

@@ -22,7 +22,19 @@ from typing import Any
 import torch
 
 from .config import ModelConfig
-from .export import CANDIDATE, CONTEXT, context_inputs, export_all, feature_inputs, poly_score_spec, score_inputs, verify
+from .export import (
+    CANDIDATE,
+    CONTEXT,
+    CandidateGraph,
+    ContextCodesGraph,
+    PolyScoreGraph,
+    context_inputs,
+    export_all,
+    feature_inputs,
+    poly_score_spec,
+    score_inputs,
+    verify,
+)
 from .model import ZemelModel
 from .units import GENERATOR_FEATURES
 
@@ -41,8 +53,6 @@ def _tensor(x: torch.Tensor) -> dict[str, Any]:
 @torch.no_grad()
 def parity_fixture(model: ZemelModel) -> dict[str, Any]:
     """Small fixed inputs for each graph and PyTorch's outputs on them."""
-    from .export import CandidateGraph, ContextCodesGraph, PolyScoreGraph
-
     cfg = model.cfg
     ctx = context_inputs(cfg, batch=2, tokens=6, regions=2, seed=7)
     cand = feature_inputs(cfg, batch=2, tokens=5, regions=1, seed=8)
@@ -52,7 +62,7 @@ def parity_fixture(model: ZemelModel) -> dict[str, Any]:
         ("candidate", CANDIDATE.inputs, cand, CandidateGraph(model)(*cand)),
         ("poly_score", poly_score_spec(cfg).inputs, score, PolyScoreGraph(model)(*score)),
     )
-    return {name: {"inputs": {n: _tensor(t) for n, t in zip(names, args)}, "output": _tensor(out)}
+    return {name: {"inputs": {n: _tensor(t) for n, t in zip(names, args, strict=True)}, "output": _tensor(out)}
             for name, names, args, out in graphs}  # fmt: skip
 
 

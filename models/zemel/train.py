@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import EncoderConfig, ModelConfig, PolyConfig
+from .config import ModelConfig, PolyConfig
 from .data import FeatureSet, load_features
 from .evaluate import (
     CandidateTable,
@@ -123,14 +123,6 @@ def model_config(cfg: TrainConfig) -> ModelConfig:
                        candidate_features=base.candidate_features if cfg.prior else 0)  # fmt: skip
 
 
-def model_config_from_json(raw: dict[str, Any]) -> ModelConfig:
-    return ModelConfig(
-        context=EncoderConfig(**raw["context"]), candidate=EncoderConfig(**raw["candidate"]),
-        cross=EncoderConfig(**raw["cross"]), poly=PolyConfig(**raw["poly"]), bi_pooling=raw["bi_pooling"],
-        candidate_features=int(raw.get("candidate_features", 0)),
-    )  # fmt: skip
-
-
 def lr_factor(step: int, warmup: int, horizon: int) -> float:
     """Linear warm-up over ``warmup`` steps, then cosine decay to 0 at ``horizon``."""
     if step < warmup:
@@ -159,12 +151,12 @@ def loss_on_batch(model: ZemelModel, features: FeatureSet, units: list[Unit], cf
     ctx = units_context(features, units, device)
     golds = [str(u.gold) for u in units]
     if cfg.head == "cross":
-        lists = [[g, *n] for g, n in zip(golds, negatives)]  # gold first
+        lists = [[g, *n] for g, n in zip(golds, negatives, strict=True)]  # gold first
         width = max(len(row) for row in lists)
         padded = [row + [row[0]] * (width - len(row)) for row in lists]  # pad with the gold, masked below
         valid = torch.tensor([[j == 0 or j < len(row) for j in range(width)] for row in lists], device=device)
-        scores = model.score_cross(*ctx, candidate_batch(features, padded, device),
-                                   feature_matrix(units, padded).to(device) if model.prior is not None else None)  # fmt: skip
+        prior_features = feature_matrix(units, padded).to(device) if model.prior is not None else None
+        scores = model.score_cross(*ctx, candidate_batch(features, padded, device), prior_features)
         labels = torch.zeros(len(units), dtype=torch.long, device=device)
         return candidate_cross_entropy(scores, labels, valid)
     unique = sorted(set(golds) | {e for row in negatives for e in row})
@@ -185,7 +177,7 @@ def dev_r1(model: ZemelModel, features: FeatureSet, units: list[Unit], head: str
     Cross: the list's first 20 only (every candidate is a joint encoding; this is for checkpoint
     selection, not a reported number)."""
     ranked = rank_units(model, features, units, head, insert_gold=True, limit=20 if head == "cross" else 0)
-    return float(np.mean([r[0][0] == u.gold for u, r in zip(units, ranked)])) if units else 0.0
+    return float(np.mean([r[0][0] == u.gold for u, r in zip(units, ranked, strict=True)])) if units else 0.0
 
 
 def save_checkpoint(model: ZemelModel, out: Path) -> None:

@@ -108,7 +108,9 @@ def make_unit(query: int, q_cands: QueryCandidates, mention: int | None, region:
               allowed: frozenset[str] | None = None) -> Unit:  # fmt: skip
     """The unit of a mention and/or region with the union of their lists (mention's first).
     ``allowed`` keeps only those entities (training: the split's own entities)."""
-    kind: UnitKind = "pair" if mention is not None and region is not None else ("mention" if mention is not None else "region")
+    kind: UnitKind = (
+        "pair" if mention is not None and region is not None else ("mention" if mention is not None else "region")
+    )
     text_hits = q_cands.mention_hits[mention] if mention is not None else None
     image_hits = q_cands.region_hits[region] if region is not None else None
     order: list[str] = []
@@ -177,7 +179,7 @@ def collate_units(features: FeatureSet, units: Sequence[Unit]) -> UnitContexts:
                                          [q.region_geometry for q in queries]))  # fmt: skip
     mention_mask = torch.zeros(batch.token_mask.shape, dtype=torch.bool)  # [B, T]
     region_focus = torch.zeros(batch.region_mask.shape, dtype=torch.bool)  # [B, R]
-    for i, (u, q) in enumerate(zip(units, queries)):
+    for i, (u, q) in enumerate(zip(units, queries, strict=True)):
         if u.mention is not None:
             positions = list(q.mentions[u.mention].positions)
             if positions:
@@ -191,7 +193,7 @@ def feature_matrix(units: Sequence[Unit], entities: Sequence[Sequence[str]]) -> 
     """Per unit, the features of the given entity ids -> [B, K, 12] (zeros where not found)."""
     k = max((len(row) for row in entities), default=0)
     out = np.zeros((len(units), k, len(GENERATOR_FEATURES)), np.float32)
-    for i, (u, row) in enumerate(zip(units, entities)):
+    for i, (u, row) in enumerate(zip(units, entities, strict=True)):
         position = {e: j for j, e in enumerate(u.candidates)}
         for j, e in enumerate(row):
             p = position.get(e)
