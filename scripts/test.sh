@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup.sh
 
-echo "== lint and typecheck"
+echo "== lint (with the generated GraphQL types' staleness check) and typecheck"
 npm run --silent lint
 npm run --silent typecheck
 

@@ -1,42 +1,26 @@
-import { GraphQLScalarType, Kind } from 'graphql';
-import GraphQLUpload from 'graphql-upload/GraphQLUpload.mjs';
-import type { FileUpload } from 'graphql-upload/processRequest.mjs';
 import { BadInputError } from '../errors.js';
 import type { ImageSource } from '../images/image-source.js';
-import type { EntityRecord } from '../neo4j/entity-repository.js';
-import type { Candidate } from '../services/candidate-service.js';
-import type { EncodingStatus } from '../services/encoding-service.js';
-import type { LinkImageInput, LinkTriple } from '../services/linking-service.js';
 import type { LinkRegion } from '../linking/link-input.js';
-import type { RankedCandidate } from '../linking/link-units.js';
-import type { LinkedImageRecord, StoredLink } from '../neo4j/link-repository.js';
+import type { EntityRecord } from '../neo4j/entity-repository.js';
+import type { LinkedImageRecord } from '../neo4j/link-repository.js';
 import { encodeCursor } from '../services/entity-queries.js';
-import type { EntityInput, EntityPatch } from '../services/entity-service.js';
-import type { Context } from './context.js';
-
-/** The GraphQL shape of ImageInput: the Upload scalar resolves to a promise of the file. */
-interface ImageInputArg {
-  readonly upload?: Promise<FileUpload> | null;
-  readonly dataUrl?: string | null;
-  readonly sha256?: string | null;
-}
-
-interface EntityFieldsArg {
-  readonly name?: string | null;
-  readonly aliases?: readonly string[] | null;
-  readonly description?: string | null;
-  readonly domain?: string | null;
-  readonly tags?: readonly string[] | null;
-  readonly images?: readonly ImageInputArg[] | null;
-}
-
-interface EntityInputArg extends EntityFieldsArg {
-  readonly id: string;
-  readonly name: string;
-}
+import type {
+  EntityInput as EntityInputRecord,
+  EntityPatch as EntityPatchRecord,
+} from '../services/entity-service.js';
+import type { LinkImageInput as LinkImageRequest } from '../services/linking-service.js';
+import type {
+  EntityInput,
+  EntityPatch,
+  ImageInput,
+  LinkImageInput,
+  Resolvers,
+} from './generated/resolvers-types.js';
+import type { Loaders } from './loaders.js';
+import { DateTime, Upload } from './scalars.js';
 
 function oneImageSource(
-  input: ImageInputArg,
+  input: ImageInput,
   where: { name: string; details: Record<string, unknown> },
 ): ImageSource {
   const given = [input.upload, input.dataUrl, input.sha256].filter(
@@ -53,28 +37,17 @@ function oneImageSource(
   return { kind: 'stored', sha256: input.sha256 ?? '' };
 }
 
-export function toImageSource(input: ImageInputArg, index: number): ImageSource {
+export function toImageSource(input: ImageInput, index: number): ImageSource {
   return oneImageSource(input, {
     name: `images[${index}]`,
     details: { field: 'images', imageIndex: index },
   });
 }
 
-interface LinkImageInputArg {
-  readonly image: ImageInputArg;
-  readonly caption: string;
-  readonly mentions?: readonly { start: number; end: number }[] | null;
-  readonly regions?: readonly { x: number; y: number; width: number; height: number }[] | null;
-  readonly pairs?: readonly { mention: number; region: number }[] | null;
-  readonly candidates?: number | null;
-  readonly nilThreshold?: number | null;
-  readonly domain?: string | null;
-}
-
 /** `candidates` when the client sends an explicit null. */
 const DEFAULT_LINK_CANDIDATES = 100;
 
-function toLinkImageInput(input: LinkImageInputArg): LinkImageInput {
+function toLinkImageInput(input: LinkImageInput): LinkImageRequest {
   return {
     image: oneImageSource(input.image, { name: 'image', details: { field: 'image' } }),
     caption: input.caption,
@@ -100,15 +73,15 @@ function linkedImageRef(entityId: string, linkedImage: LinkedImageRecord) {
   return { linkedImage, links, score: Math.max(...links.map((link) => link.score)) };
 }
 
-function toImageSources(images: readonly ImageInputArg[] | null | undefined): ImageSource[] | null {
+function toImageSources(images: readonly ImageInput[] | null | undefined): ImageSource[] | null {
   return images ? images.map(toImageSource) : null;
 }
 
-function toEntityInput(input: EntityInputArg): EntityInput {
+function toEntityInput(input: EntityInput): EntityInputRecord {
   return { ...input, images: toImageSources(input.images) };
 }
 
-function toEntityPatch(patch: EntityFieldsArg): EntityPatch {
+function toEntityPatch(patch: EntityPatch): EntityPatchRecord {
   const { images, ...fields } = patch;
   const defined = Object.fromEntries(
     Object.entries(fields).filter(([, value]) => value !== null && value !== undefined),
@@ -116,41 +89,24 @@ function toEntityPatch(patch: EntityFieldsArg): EntityPatch {
   return { ...defined, images: toImageSources(images) };
 }
 
-const DateTime = new GraphQLScalarType<string, string>({
-  name: 'DateTime',
-  description: 'An ISO-8601 date-time string.',
-  serialize: (value) => String(value),
-  parseValue: (value) => {
-    if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) {
-      throw new BadInputError('DateTime must be an ISO-8601 string');
-    }
-    return value;
-  },
-  parseLiteral: (ast) => {
-    if (ast.kind !== Kind.STRING || Number.isNaN(Date.parse(ast.value))) {
-      throw new BadInputError('DateTime must be an ISO-8601 string');
-    }
-    return ast.value;
-  },
-});
-
-type Resolver<Parent, Args, Result> = (
-  parent: Parent,
-  args: Args,
-  context: Context,
-) => Result | Promise<Result>;
+/**
+ * An entity that a link or a ranking names, for a non-null `entity` field. It can only be missing
+ * when deleted meanwhile; GraphQL would refuse the null as it refuses this error (both reach the
+ * client as INTERNAL_SERVER_ERROR at the field's path), but this one says which entity in the log.
+ */
+async function existingEntity(loaders: Loaders, id: string): Promise<EntityRecord> {
+  const entity = await loaders.entityById.load(id);
+  if (entity === null) throw new Error(`entity ${id} no longer exists`);
+  return entity;
+}
 
 /** Thin resolvers: argument shaping here, every decision in the services. */
-export const resolvers = {
-  Upload: GraphQLUpload,
+export const resolvers: Resolvers = {
+  Upload,
   DateTime,
   Query: {
-    entity: ((_, { id }, { loaders }) => loaders.entityById.load(id)) satisfies Resolver<
-      unknown,
-      { id: string },
-      EntityRecord | null
-    >,
-    entities: (async (_, args, { services }) => {
+    entity: (_, { id }, { loaders }) => loaders.entityById.load(id),
+    entities: async (_, args, { services }) => {
       const page = await services.queries.page(args);
       const edges = page.entities.map((node) => ({ cursor: encodeCursor(node.id), node }));
       return {
@@ -158,130 +114,52 @@ export const resolvers = {
         totalCount: page.totalCount,
         pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
       };
-    }) satisfies Resolver<
-      unknown,
-      { first: number; after?: string | null; domain?: string | null },
-      unknown
-    >,
-    domains: ((_, __, { services }) => services.queries.domains()) satisfies Resolver<
-      unknown,
-      unknown,
-      unknown
-    >,
-    image: ((_, { sha256 }, { services }) => services.queries.image(sha256)) satisfies Resolver<
-      unknown,
-      { sha256: string },
-      unknown
-    >,
-    candidates: (async (_, { image, box, ...args }, { services }) => {
+    },
+    domains: (_, __, { services }) => services.queries.domains(),
+    image: (_, { sha256 }, { services }) => services.queries.image(sha256),
+    candidates: async (_, { image, box, ...args }, { services }) => {
       const bytes = image ? await services.images.read(toImageSource(image, 0)) : null;
       return services.candidates.generate({
         ...args,
         image: bytes ? { bytes, box: box ?? null } : null,
       });
-    }) satisfies Resolver<
-      unknown,
-      {
-        mention?: string | null;
-        image?: ImageInputArg | null;
-        box?: { x: number; y: number; width: number; height: number } | null;
-        limit?: number | null;
-        domain?: string | null;
-      },
-      Candidate[]
-    >,
-    encodingStatus: ((_, __, { services }) => services.encoding.status()) satisfies Resolver<
-      unknown,
-      unknown,
-      unknown
-    >,
-    linkedImage: ((_, { sha256, model }, { services }) =>
-      services.linking.linkedImage(sha256, model ?? null)) satisfies Resolver<
-      unknown,
-      { sha256: string; model?: string | null },
-      LinkedImageRecord | null
-    >,
+    },
+    encodingStatus: (_, __, { services }) => services.encoding.status(),
+    linkedImage: (_, { sha256, model }, { services }) =>
+      services.linking.linkedImage(sha256, model ?? null),
   },
   Mutation: {
-    registerEntity: ((_, { input }, { services, request }) =>
-      services.entities.register(toEntityInput(input), request.signal)) satisfies Resolver<
-      unknown,
-      { input: EntityInputArg },
-      unknown
-    >,
-    registerEntities: ((_, { inputs }, { services, request }) =>
-      services.entities.registerMany(inputs.map(toEntityInput), request.signal)) satisfies Resolver<
-      unknown,
-      { inputs: readonly EntityInputArg[] },
-      unknown
-    >,
-    updateEntity: ((_, { id, patch }, { services, request }) =>
-      services.entities.update(id, toEntityPatch(patch), request.signal)) satisfies Resolver<
-      unknown,
-      { id: string; patch: EntityFieldsArg },
-      EntityRecord
-    >,
-    reencodeEntities: ((_, { batchSize }, { services }) =>
-      services.encoding.start(batchSize ?? undefined)) satisfies Resolver<
-      unknown,
-      { batchSize?: number | null },
-      unknown
-    >,
-    deleteEntity: ((_, { id }, { services }) => services.entities.delete(id)) satisfies Resolver<
-      unknown,
-      { id: string },
-      unknown
-    >,
-    linkImage: ((_, { input }, { services, request }) =>
-      services.linking.link(toLinkImageInput(input), request.signal)) satisfies Resolver<
-      unknown,
-      { input: LinkImageInputArg },
-      unknown
-    >,
+    registerEntity: (_, { input }, { services, request }) =>
+      services.entities.register(toEntityInput(input), request.signal),
+    registerEntities: (_, { inputs }, { services, request }) =>
+      services.entities.registerMany(inputs.map(toEntityInput), request.signal),
+    updateEntity: (_, { id, patch }, { services, request }) =>
+      services.entities.update(id, toEntityPatch(patch), request.signal),
+    reencodeEntities: (_, { batchSize }, { services }) =>
+      services.encoding.start(batchSize ?? undefined),
+    deleteEntity: (_, { id }, { services }) => services.entities.delete(id),
+    linkImage: (_, { input }, { services, request }) =>
+      services.linking.link(toLinkImageInput(input), request.signal),
   },
   EncodingStatus: {
-    bundle: ((status) => status.bundleId) satisfies Resolver<
-      EncodingStatus,
-      unknown,
-      string | null
-    >,
+    bundle: (status) => status.bundleId,
   },
   Entity: {
-    images: ((entity, _, { loaders }) =>
-      loaders.imagesByEntityId.load(entity.id)) satisfies Resolver<EntityRecord, unknown, unknown>,
-    linkedImages: (async (entity, { first }, { loaders }) =>
+    images: (entity, _, { loaders }) => loaders.imagesByEntityId.load(entity.id),
+    linkedImages: async (entity, { first }, { loaders }) =>
       (await loaders.linkedImagesByEntity.load({ id: entity.id, first })).map((linked) =>
         linkedImageRef(entity.id, linked),
-      )) satisfies Resolver<EntityRecord, { first: number }, unknown>,
+      ),
   },
   LinkTriple: {
-    entity: ((triple, _, { loaders }) =>
-      triple.entityId === null
-        ? null
-        : loaders.entityById.load(triple.entityId)) satisfies Resolver<
-      LinkTriple,
-      unknown,
-      EntityRecord | null
-    >,
-    region: ((triple) => regionFields(triple.region)) satisfies Resolver<
-      LinkTriple,
-      unknown,
-      unknown
-    >,
+    entity: (triple, _, { loaders }) =>
+      triple.entityId === null ? null : loaders.entityById.load(triple.entityId),
+    region: (triple) => regionFields(triple.region),
   },
   LinkAlternative: {
-    entity: ((alternative, _, { loaders }) =>
-      loaders.entityById.load(alternative.entityId)) satisfies Resolver<
-      RankedCandidate,
-      unknown,
-      EntityRecord | null
-    >,
+    entity: (alternative, _, { loaders }) => existingEntity(loaders, alternative.entityId),
   },
   GraphLink: {
-    entity: ((link, _, { loaders }) => loaders.entityById.load(link.entityId)) satisfies Resolver<
-      StoredLink,
-      unknown,
-      EntityRecord | null
-    >,
+    entity: (link, _, { loaders }) => existingEntity(loaders, link.entityId),
   },
 };

@@ -1,3 +1,5 @@
+import type { MentionSource } from '../linking/mentions.js';
+import type { RegionSource } from '../linking/regions.js';
 import type { Tx } from './driver.js';
 import { IMAGE_FIELDS, type ImageRecord } from './entity-repository.js';
 
@@ -25,7 +27,7 @@ export interface StoredMention {
   readonly start: number;
   readonly end: number;
   readonly text: string;
-  readonly source: string;
+  readonly source: MentionSource;
 }
 
 export interface StoredRegion {
@@ -34,7 +36,7 @@ export interface StoredRegion {
   readonly width: number;
   readonly height: number;
   readonly label: string | null;
-  readonly source: string;
+  readonly source: RegionSource;
   /** The proposing model's confidence; null for a given box. */
   readonly score: number | null;
 }
@@ -232,7 +234,9 @@ const stringOrNull = (value: unknown): string | null => (typeof value === 'strin
 function mentionOf(props: Record<string, unknown>, sourceKey: string): StoredMention | null {
   const { start, end, text } = props;
   if (typeof start !== 'number' || typeof end !== 'number' || typeof text !== 'string') return null;
-  return { start, end, text, source: stringOrNull(props[sourceKey]) ?? 'GIVEN' };
+  // Written from a LinkMention's source; the GraphQL enum refuses anything else, as before.
+  const source = (stringOrNull(props[sourceKey]) ?? 'GIVEN') as MentionSource;
+  return { start, end, text, source };
 }
 
 function regionOf(props: Record<string, unknown>, sourceKey: string): StoredRegion | null {
@@ -244,7 +248,8 @@ function regionOf(props: Record<string, unknown>, sourceKey: string): StoredRegi
     width: width as number,
     height: height as number,
     label: stringOrNull(props.label),
-    source: stringOrNull(props[sourceKey]) ?? 'GIVEN',
+    // Written from a LinkRegion's source; the GraphQL enum refuses anything else, as before.
+    source: (stringOrNull(props[sourceKey]) ?? 'GIVEN') as RegionSource,
     score: numberOrNull(props.regionScore),
   };
 }
