@@ -51,12 +51,77 @@ export interface UnitAnswer {
   readonly gold: string | null;
   readonly top: string | null;
   readonly score: number | null;
+  /**
+   * The region's image evidence (`candidates(image:, box:)`, the style-robust generator when the
+   * bundle has it, else DENSE_IMAGE): the best cosine and the runner-up's; null when not measured.
+   */
+  readonly evidence?: {
+    readonly generator: string;
+    readonly top: number;
+    readonly second: number;
+  } | null;
 }
 
 /** acc@1 over the units whose gold is in the KB. */
 export function accuracyAt1(answers: readonly UnitAnswer[]): number {
   const inKb = answers.filter((a) => a.gold !== null);
   return inKb.length ? inKb.filter((a) => a.top === a.gold).length / inKb.length : 0;
+}
+
+/** The best and runner-up cosines of the robust image generator, or of DENSE_IMAGE without it. */
+export function imageEvidence(
+  found: readonly { readonly generators: readonly { generator: string; score: number }[] }[],
+): { generator: string; top: number; second: number } | null {
+  for (const generator of ['DENSE_IMAGE_ROBUST', 'DENSE_IMAGE']) {
+    const cosines = found
+      .flatMap((c) => c.generators.filter((g) => g.generator === generator).map((g) => g.score))
+      .sort((a, b) => b - a);
+    if (cosines.length > 0) return { generator, top: cosines[0]!, second: cosines[1] ?? -1 };
+  }
+  return null;
+}
+
+/**
+ * Region NIL on the image evidence alone: a unit is NIL when its best image cosine is under the
+ * threshold. Region accuracy counts a right entity or a right NIL; NIL precision and recall are
+ * over the NIL answers and the gold NIL units.
+ */
+export function cosineNilOutcome(
+  answers: readonly UnitAnswer[],
+  threshold: number,
+): {
+  threshold: number;
+  accuracy: number;
+  nilPrecision: number;
+  nilRecall: number;
+  inKbAcc1: number;
+} {
+  let right = 0;
+  let nilAnswers = 0;
+  let nilRight = 0;
+  let inKbRight = 0;
+  const goldNil = answers.filter((a) => a.gold === null).length;
+  const inKb = answers.length - goldNil;
+  for (const a of answers) {
+    const nil = (a.evidence?.top ?? -Infinity) < threshold || a.top === null;
+    if (nil) {
+      nilAnswers++;
+      if (a.gold === null) {
+        nilRight++;
+        right++;
+      }
+    } else if (a.top === a.gold) {
+      right++;
+      inKbRight++;
+    }
+  }
+  return {
+    threshold,
+    accuracy: answers.length ? right / answers.length : 0,
+    nilPrecision: nilAnswers ? nilRight / nilAnswers : 0,
+    nilRecall: goldNil ? nilRight / goldNil : 0,
+    inKbAcc1: inKb ? inKbRight / inKb : 0,
+  };
 }
 
 /**
@@ -142,6 +207,7 @@ async function answersAt(
   app: App,
   queries: readonly GoldQuery[],
   weight: number,
+  withEvidence = false,
 ): Promise<UnitAnswer[]> {
   const answers: UnitAnswer[] = [];
   for (const query of queries) {
@@ -165,10 +231,19 @@ async function answersAt(
       const triple = result.triples.find(
         (t) => t.mention === null && t.region !== null && sameBox(t.region.box, region.box),
       );
+      const [x, y, width, height] = region.box;
       answers.push({
         gold: region.gold,
         top: triple?.entityId ?? null,
         score: triple?.score ?? null,
+        evidence: withEvidence
+          ? imageEvidence(
+              await app.services.candidates.generate({
+                image: { bytes, box: { x, y, width, height } },
+                limit: CANDIDATES,
+              }),
+            )
+          : null,
       });
     }
   }
@@ -236,7 +311,20 @@ async function main(): Promise<void> {
       }
       log(`${inHouse.length} region-only units of the in-house dev split join the NIL choice`);
     }
-    const heldOut = byWeight.get(chosen.weight) ?? [];
+    // The chosen weight once more, with each unit's image evidence for the cosine NIL analysis.
+    const heldOut = await answersAt(app, queries, chosen.weight, true);
+    const cosineGrid = Array.from({ length: 41 }, (_, i) => -0.2 + i * 0.025).map((t) =>
+      cosineNilOutcome(heldOut, Number(t.toFixed(3))),
+    );
+    log(
+      `cosine NIL: ${cosineGrid
+        .filter((_, i) => i % 4 === 0)
+        .map(
+          (o) =>
+            `${o.threshold}: acc ${(o.accuracy * 100).toFixed(1)} P ${(o.nilPrecision * 100).toFixed(1)} R ${(o.nilRecall * 100).toFixed(1)}`,
+        )
+        .join('; ')}`,
+    );
     const nil = bestThreshold([...heldOut, ...inHouse]);
     const perSet = {
       heldOutDev: thresholdOutcome(heldOut, nil.threshold),
@@ -260,7 +348,7 @@ async function main(): Promise<void> {
       grid,
       chosen: { weight: chosen.weight, acc1: chosen.acc1 },
       // The region NIL threshold with the best micro-F1 on the scores of the chosen order: not applied.
-      nilAnalysis: { best: nil, perSet },
+      nilAnalysis: { best: nil, perSet, cosineGrid },
       // Every unit at the chosen weight, so that another rule for the threshold can be tried offline.
       units: { heldOutDev: heldOut, inHouseDev: inHouse },
       calibration,

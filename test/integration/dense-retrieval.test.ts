@@ -73,19 +73,24 @@ describe('cached vectors', () => {
       '{ encodingStatus { bundle textEncoder imageEncoder } }',
     );
     const { bundle, textEncoder, imageEncoder } = status.data?.encodingStatus ?? {};
-    expect(bundle).toBe('polylink-default@1.2.0');
+    expect(bundle).toBe(t.app.backend.encoders?.bundleId);
+    expect(bundle).toMatch(/^polylink-default@/);
+    const robust = t.app.backend.encoders?.image?.robust;
     const rows = await t.graph.read('test.vectors', (tx) =>
       tx.query<{
         id: string;
         dims: number;
         encoder: string;
         imageDims: number[];
+        robustDims: (number | null)[];
         imageEncoders: string[];
       }>(
         `MATCH (e:Entity) WHERE e.id STARTS WITH $prefix
          OPTIONAL MATCH (e)-[:HAS_IMAGE]->(i:Image)
          RETURN e.id AS id, size(e.textEmbedding) AS dims, e.textEncoder AS encoder,
-                collect(size(i.embedding)) AS imageDims, collect(i.imageEncoder) AS imageEncoders`,
+                collect(size(i.embedding)) AS imageDims,
+                collect(coalesce(size(i.robustEmbedding), -1)) AS robustDims,
+                collect(i.imageEncoder) AS imageEncoders`,
         { prefix: t.prefix },
       ),
     );
@@ -95,6 +100,8 @@ describe('cached vectors', () => {
       expect(row.encoder).toBe(textEncoder);
       expect(row.imageDims.every((d) => d === t.imageDimension)).toBe(true);
       expect(row.imageEncoders.every((e) => e === imageEncoder)).toBe(true);
+      // The style-robust vector sits next to the encoder's when the bundle has the head.
+      expect(row.robustDims.every((d) => d === (robust ? robust.dimension : -1))).toBe(true);
     }
   });
 });
@@ -120,7 +127,11 @@ describe('dense candidate generation', () => {
       .toBuffer();
     const list = await candidates({ image: { dataUrl: toDataUrl(png) } });
     expect(list[0]?.entity.id).toBe(`${t.prefix}photo:dog`);
-    expect(list[0]?.generators.map((g) => g.generator)).toEqual(['DENSE_IMAGE']);
+    expect(list[0]?.generators.map((g) => g.generator)).toEqual(
+      t.app.backend.encoders?.image?.robust
+        ? ['DENSE_IMAGE', 'DENSE_IMAGE_ROBUST']
+        : ['DENSE_IMAGE'],
+    );
   });
 
   it('gives linkImage the same lists with the key fields only', async () => {
