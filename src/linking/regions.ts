@@ -8,7 +8,8 @@ import {
 
 /**
  * Region proposals for `linkImage` (issue 6) when the client gives no regions: the object
- * detector's boxes, the face detector's boxes and the OCR's text lines, near-duplicates merged,
+ * detector's boxes, the face detector's boxes, the OCR's text lines and the class-agnostic
+ * CONTRAST boxes (contrast-regions.ts, issue 12), near-duplicates merged,
  * ranked by score and capped. Everything here but `RegionProposer.propose` is pure.
  */
 
