@@ -63,6 +63,11 @@ export interface Config {
      * 64.8 -> 67.6 on the in-house dev split, automatic-mode F1 58.6 -> 58.8 there, p50 +10%.
      */
     readonly maxProposedRegions: number;
+    /**
+     * Whether those proposals include the class-agnostic CONTRAST boxes
+     * (src/linking/contrast-regions.ts) beside the detector's, the faces and the text lines.
+     */
+    readonly contrastProposals: boolean;
   };
   readonly limits: {
     readonly maxBatchSize: number;
@@ -244,6 +249,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         'longest-first',
       ] as const),
       maxProposedRegions: readInteger(env, 'POLYLINK_MAX_PROPOSED_REGIONS', 10, [1, 50]),
+      contrastProposals: readBoolean(env, 'POLYLINK_CONTRAST_PROPOSALS', true),
     },
     limits: {
       maxBatchSize: readInteger(env, 'POLYLINK_MAX_BATCH', 100, [1, 10_000]),

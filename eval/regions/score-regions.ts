@@ -6,7 +6,7 @@
  *
  *   npx tsx eval/regions/score-regions.ts [--queries var/benchmark/queries.jsonl] [--split dev]
  *     [--limit 100] [--kind scene] [--max-regions 5] [--min-score X] [--detector-min-score X|default]
- *     [--sequential] [--json FILE]
+ *     [--sequential] [--no-contrast] [--json FILE]
  *
  * A measurement, not a test: timings depend on the machine and on what else it is doing (the
  * load average is printed). One warm-up image (the first) is proposed twice; its first run is
@@ -33,7 +33,8 @@ import { iou, IOU_THRESHOLD, matchBoxes, percentile } from '../harness/scoring.j
 
 const USAGE = `usage: score-regions.ts [--queries var/benchmark/queries.jsonl] [--split dev] [--limit 100]
   [--kind KIND] [--max-regions 5] [--min-score X] [--detector-min-score X|default] [--sequential]
-  [--json FILE]
+  [--no-contrast] [--json FILE]
+  --no-contrast: without the contrast proposals (src/linking/contrast-regions.ts).
   --detector-min-score: the proposer's detector floor (default: the proposer's; "default": the
     detector's own).`;
 
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
       'max-regions': { type: 'string', default: '5' },
       'min-score': { type: 'string' },
       sequential: { type: 'boolean', default: false },
+      'no-contrast': { type: 'boolean', default: false },
       'detector-min-score': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -124,6 +126,7 @@ async function main(): Promise<void> {
   const detectorFloor = values['detector-min-score'];
   const proposer = new RegionProposer(vision, {
     concurrent: !values.sequential,
+    ...(values['no-contrast'] ? { contrast: null } : {}),
     ...(detectorFloor === undefined
       ? {}
       : { detectorMinScore: detectorFloor === 'default' ? null : Number(detectorFloor) }),
@@ -160,7 +163,8 @@ async function main(): Promise<void> {
     `${queries.length} ${values.split} queries${values.kind ? ` of kind ${values.kind}` : ''} (the first of ${values.queries}), ` +
       `${m.cpu} (${m.cores} cores), Node ${m.node}, ONNX Runtime intra-op threads ${threads}, ` +
       `${proposer.config.concurrent ? 'models run concurrently' : 'models run one after another'}, ` +
-      `detector floor ${proposer.config.detectorMinScore ?? "the detector's own"}; ` +
+      `detector floor ${proposer.config.detectorMinScore ?? "the detector's own"}, ` +
+      `contrast proposals ${proposer.config.contrast ? `on (weight ${proposer.config.contrastWeight})` : 'off'}; ` +
       `load average ${loadBefore[0]!.toFixed(2)} before, ${loadAfter[0]!.toFixed(2)} after; vision models loaded in ${Math.round(visionLoadMs)} ms.`,
     '',
     `Region recall and precision at IoU >= ${IOU_THRESHOLD} (one-to-one, greedy by IoU), top ${maxRegions} proposals${minScore !== undefined ? `, minScore ${minScore}` : ''}:`,
@@ -228,10 +232,10 @@ async function main(): Promise<void> {
     '',
     'Milliseconds per image (median / p95):',
     '',
-    '| decode | detector | faces | ocr | merge | propose (total) |',
-    '| --: | --: | --: | --: | --: | --: |',
+    '| decode | detector | faces | ocr | contrast | merge | propose (total) |',
+    '| --: | --: | --: | --: | --: | --: | --: |',
     `| ${median(results.map((r) => r.decodeMs))} / ${p95(results.map((r) => r.decodeMs))} | ` +
-      (['detector', 'faces', 'ocr', 'merge', 'total'] as const)
+      (['detector', 'faces', 'ocr', 'contrast', 'merge', 'total'] as const)
         .map((key) => `${median(stage(key))} / ${p95(stage(key))}`)
         .join(' | ') +
       ' |',

@@ -1,9 +1,15 @@
 import { BadInputError } from '../errors.js';
 import type { CropBox, DecodedImage } from '../inference/image-preprocess.js';
+import {
+  contrastRegions,
+  DEFAULT_CONTRAST_OPTIONS,
+  type ContrastRegionOptions,
+} from './contrast-regions.js';
 
 /**
  * Region proposals for `linkImage` (issue 6) when the client gives no regions: the object
- * detector's boxes, the face detector's boxes and the OCR's text lines, near-duplicates merged,
+ * detector's boxes, the face detector's boxes, the OCR's text lines and the class-agnostic
+ * CONTRAST boxes (contrast-regions.ts, issue 12), near-duplicates merged,
  * ranked by score and capped. Everything here but `RegionProposer.propose` is pure.
  */
 
@@ -16,10 +22,11 @@ export interface RegionBox {
 }
 
 /**
- * Where a region came from. `GIVEN`: the client's own box. `WHOLE_IMAGE`: the fallback when no
+ * Where a region came from. `GIVEN`: the client's own box. `CONTRAST`: a class-agnostic picture
+ * standing out from its background (contrast-regions.ts). `WHOLE_IMAGE`: the fallback when no
  * model found anything (see `RegionProposer.propose`).
  */
-export type RegionSource = 'DETECTOR' | 'FACE' | 'TEXT' | 'GIVEN' | 'WHOLE_IMAGE';
+export type RegionSource = 'DETECTOR' | 'FACE' | 'TEXT' | 'CONTRAST' | 'GIVEN' | 'WHOLE_IMAGE';
 
 export interface RegionProposal {
   readonly box: RegionBox;
@@ -28,7 +35,8 @@ export interface RegionProposal {
   readonly label: string | null;
   /**
    * The proposing model's own confidence, 0-1: the detector's centre-heatmap peak, BlazeFace's
-   * anchor probability, the OCR's mean character probability. Not calibrated across sources.
+   * anchor probability, the OCR's mean character probability, CONTRAST's isolation score times
+   * the proposer's `contrastWeight` (contrast-regions.ts). Not calibrated across sources.
    * WHOLE_IMAGE scores 0 (no model saw anything).
    */
   readonly score: number;
@@ -93,12 +101,13 @@ const SOURCE_ORDER: Readonly<Record<RegionSource, number>> = {
   DETECTOR: 1,
   FACE: 2,
   TEXT: 3,
-  WHOLE_IMAGE: 4,
+  CONTRAST: 4,
+  WHOLE_IMAGE: 5,
 };
 
 /**
  * A total order on proposals: GIVEN first, then score descending; ties by source (DETECTOR,
- * FACE, TEXT), then top, left, larger area, label. The input order never matters. Pure.
+ * FACE, TEXT, CONTRAST), then top, left, larger area, label. The input order never matters. Pure.
  */
 export function compareProposals(a: RegionProposal, b: RegionProposal): number {
   const given = Number(b.source === 'GIVEN') - Number(a.source === 'GIVEN');
@@ -312,6 +321,18 @@ export interface RegionProposerConfig {
    */
   readonly concurrent: boolean;
   readonly textLines: TextLineOptions;
+  /**
+   * The class-agnostic contrast proposals (contrast-regions.ts) computed on the decoded pixels;
+   * null turns the stage off.
+   */
+  readonly contrast: ContrastRegionOptions | null;
+  /**
+   * A CONTRAST proposal's score is its isolation score (0-1) times this, so that it ranks and
+   * suppresses against the models' scores. 0.4 was chosen on the dev scenes (Wesnoth's 80 and
+   * the first 120 in-house, cap 10): 0.15-0.3 gave 1-2 points less recall on Wesnoth, 0.5 and
+   * 0.8 less in-house (EVAL.md, part 4).
+   */
+  readonly contrastWeight: number;
 }
 
 export const DEFAULT_REGION_PROPOSER_CONFIG: RegionProposerConfig = {
@@ -319,6 +340,8 @@ export const DEFAULT_REGION_PROPOSER_CONFIG: RegionProposerConfig = {
   detectorMinScore: 0.1,
   concurrent: true,
   textLines: DEFAULT_TEXT_LINE_OPTIONS,
+  contrast: DEFAULT_CONTRAST_OPTIONS,
+  contrastWeight: 0.4,
 };
 
 export interface ProposeOptions {
@@ -341,6 +364,8 @@ export interface RegionTimings {
   readonly detector: number;
   readonly faces: number;
   readonly ocr: number;
+  /** The contrast proposals (pure TypeScript on the decoded pixels; 0 when turned off). */
+  readonly contrast: number;
   /** Text-line joining, clipping, NMS, ranking and the cap. */
   readonly merge: number;
   readonly total: number;
@@ -383,7 +408,8 @@ export class RegionProposer {
 
   /**
    * Runs the detector, the face detector and the OCR on one decoded image (decoded once by the
-   * caller, shared by the three), turns their boxes into integer boxes clipped to the image,
+   * caller, shared by the three) and, after them, the contrast proposals (`config.contrast`),
+   * turns their boxes into integer boxes clipped to the image,
    * drops those under `minScore`, merges near-duplicates (mergeNearDuplicates), ranks by score
    * and keeps the best `maxRegions`. When nothing is left, the one region is the whole image
    * (source WHOLE_IMAGE, score 0), so a caller always has something to link.
@@ -418,7 +444,12 @@ export class RegionProposer {
     }
     const [objects, faceBoxes, text] = results;
 
+    const contrastStarted = performance.now();
+    const contrast = this.config.contrast ? contrastRegions(image, this.config.contrast) : [];
+    const contrastMs = this.config.contrast ? performance.now() - contrastStarted : 0;
+
     const mergeStarted = performance.now();
+
     const regions = this.rank(
       image,
       [
@@ -440,6 +471,12 @@ export class RegionProposer {
           label: line.text,
           score: line.confidence,
         })),
+        ...contrast.map((region) => ({
+          box: region.box,
+          source: 'CONTRAST' as const,
+          label: null,
+          score: region.score * this.config.contrastWeight,
+        })),
       ],
       { maxRegions, ...(minScore !== undefined ? { minScore } : {}) },
     );
@@ -450,6 +487,7 @@ export class RegionProposer {
         detector: detector ? round(objects.ms) : 0,
         faces: faces ? round(faceBoxes.ms) : 0,
         ocr: ocr ? round(text.ms) : 0,
+        contrast: round(contrastMs),
         merge: round(finished - mergeStarted),
         total: round(finished - started),
       },

@@ -365,7 +365,11 @@ export class LinkingService {
     const models = this.deps.models;
     if (!models) throw new InferenceError('Region proposals need the model bundle');
     this.proposer ??= models.vision().then(
-      (vision) => new RegionProposer(vision),
+      (vision) =>
+        new RegionProposer(
+          vision,
+          this.deps.config.linking.contrastProposals ? {} : { contrast: null },
+        ),
       (error: unknown) => {
         this.proposer = null;
         throw error;

@@ -50,7 +50,7 @@ describe('parseConfig: defaults', () => {
         spinning: false,
         candidateVectorCache: 100_000,
       },
-      linking: { mentionOverlap: 'longest-first', maxProposedRegions: 10 },
+      linking: { mentionOverlap: 'longest-first', maxProposedRegions: 10, contrastProposals: true },
       limits: {
         maxBatchSize: 100,
         maxPageSize: 200,
@@ -125,6 +125,16 @@ describe('parseConfig: linking', () => {
     ).toBe('source-first');
     expect(() => parseConfig({ POLYLINK_MENTION_OVERLAP: 'shortest' }, CWD)).toThrow(
       /POLYLINK_MENTION_OVERLAP/,
+    );
+  });
+
+  it('turns the contrast proposals off with POLYLINK_CONTRAST_PROPOSALS=false', () => {
+    expect(parseConfig({}, CWD).linking.contrastProposals).toBe(true);
+    expect(
+      parseConfig({ POLYLINK_CONTRAST_PROPOSALS: 'false' }, CWD).linking.contrastProposals,
+    ).toBe(false);
+    expect(() => parseConfig({ POLYLINK_CONTRAST_PROPOSALS: 'maybe' }, CWD)).toThrow(
+      /POLYLINK_CONTRAST_PROPOSALS/,
     );
   });
 });

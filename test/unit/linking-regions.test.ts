@@ -348,7 +348,14 @@ describe('RegionProposer (with fake models)', () => {
 
   it('reports each stage in milliseconds', async () => {
     const { timings } = await new RegionProposer(fakes({ objects })).propose(IMAGE);
-    expect(Object.keys(timings).sort()).toEqual(['detector', 'faces', 'merge', 'ocr', 'total']);
+    expect(Object.keys(timings).sort()).toEqual([
+      'contrast',
+      'detector',
+      'faces',
+      'merge',
+      'ocr',
+      'total',
+    ]);
     for (const value of Object.values(timings)) expect(value).toBeGreaterThanOrEqual(0);
     expect(timings.total).toBeGreaterThanOrEqual(timings.merge);
   });
@@ -379,6 +386,53 @@ describe('RegionProposer (with fake models)', () => {
     const calls: string[] = [];
     await new RegionProposer(fakes({}, calls), { concurrent: false }).propose(IMAGE);
     expect(calls).toEqual(['detector', 'faces', 'ocr']);
+  });
+
+  it('adds CONTRAST proposals, weighted, merged with the detector boxes by IoU', async () => {
+    // A grey 320x160 image with a flat red 40x40 square at (200, 40) and a flat blue one at
+    // (40, 80). (A flat colour over more than about 5% of the image is not rare: see
+    // contrast-regions.ts.)
+    const width = 320;
+    const height = 160;
+    const rgb = new Uint8Array(width * height * 3).fill(128);
+    const paint = (x0: number, y0: number, colour: readonly number[]) => {
+      for (let y = y0; y < y0 + 40; y += 1) {
+        for (let x = x0; x < x0 + 40; x += 1) rgb.set(colour, (y * width + x) * 3);
+      }
+    };
+    paint(200, 40, [220, 30, 30]);
+    paint(40, 80, [30, 30, 220]);
+    const image: DecodedImage = { rgb, width, height };
+    const red = box(200, 40, 40, 40);
+    const blue = box(40, 80, 40, 40);
+    // The detector sees the red square only (a high score), and a patch of grey (a low one).
+    const detected: Detection[] = [
+      { box: box(201, 41, 38, 38), label: 'stop sign', score: 0.6 },
+      { box: box(120, 10, 40, 40), label: 'kite', score: 0.12 },
+    ];
+    const proposer = new RegionProposer(fakes({ objects: detected }));
+    expect(proposer.config.contrastWeight).toBe(0.4);
+    const { regions, timings } = await proposer.propose(image, { maxRegions: 10 });
+    expect(timings.contrast).toBeGreaterThanOrEqual(0);
+    // The red square: one region, the detector's (its score is higher); the contrast box on it
+    // was merged away.
+    const onRed = regions.filter((r) => iou(r.box, red) > 0.5);
+    expect(onRed.map((r) => r.source)).toEqual(['DETECTOR']);
+    // The blue square: found by the contrast stage alone, its score weighted (at most 0.4) and
+    // above the detector's low-scoring kite.
+    const onBlue = regions.filter((r) => iou(r.box, blue) > 0.5);
+    expect(onBlue.map((r) => [r.source, r.label])).toEqual([['CONTRAST', null]]);
+    expect(onBlue[0]!.score).toBeGreaterThan(0.12);
+    expect(onBlue[0]!.score).toBeLessThanOrEqual(0.4);
+    expect(regions.map((r) => r.source)).toEqual(['DETECTOR', 'CONTRAST', 'DETECTOR']);
+
+    // Turned off, only the detector's boxes are left.
+    const off = await new RegionProposer(fakes({ objects: detected }), { contrast: null }).propose(
+      image,
+      { maxRegions: 10 },
+    );
+    expect(off.regions.map((r) => r.source)).toEqual(['DETECTOR', 'DETECTOR']);
+    expect(off.timings.contrast).toBe(0);
   });
 
   it('refuses a maxRegions that is not a positive integer', async () => {
