@@ -523,6 +523,8 @@ export type QueryLinkedImageArgs = {
 };
 
 export type RegionSource =
+  /** A class-agnostic picture whose colours stand out from the background around it (drawings, sprites, cards, emoji); its score is its isolation, 0-1, times 0.4. */
+  | 'CONTRAST'
   /** The object detector (COCO classes). */
   | 'DETECTOR'
   /** The face detector. */
