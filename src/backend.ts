@@ -44,7 +44,7 @@ export async function openBackend(config: Config, logger: Logger): Promise<Backe
       await ensureVectorIndexes(graph, {
         ...(text ? { entityText: text.dimension } : {}),
         ...(image ? { image: image.dimension } : {}),
-        ...(image?.robust ? { imageRobust: image.robust.dimension } : {}),
+        ...(image?.robustDimension ? { imageRobust: image.robustDimension } : {}),
       });
       const stale = await graph.read('encoding.count', (tx) =>
         countStale(tx, {

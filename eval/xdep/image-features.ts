@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { parseConfig } from '../../src/config.js';
 import { decodeRgb, type DecodedImage } from '../../src/images/image-decoding.js';
 import { ImageEncoder } from '../../src/inference/image-encoder.js';
-import type { PixelSpec } from '../../src/inference/image-preprocess.js';
+import { mirrorRgb, type PixelSpec } from '../../src/inference/image-preprocess.js';
 import { createOnnxRuntime } from '../../src/inference/onnx-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { readManifest } from '../../src/models/bundle.js';
@@ -100,21 +100,6 @@ const encoder = new ImageEncoder({
 });
 const limits = parseConfig({}).images;
 
-function mirrored(image: DecodedImage): DecodedImage {
-  const { width, height } = image;
-  const data = new Uint8Array(image.rgb.length);
-  for (let y = 0; y < height; y += 1) {
-    for (let x = 0; x < width; x += 1) {
-      const from = (y * width + x) * 3;
-      const to = (y * width + (width - 1 - x)) * 3;
-      data[to] = image.rgb[from]!;
-      data[to + 1] = image.rgb[from + 1]!;
-      data[to + 2] = image.rgb[from + 2]!;
-    }
-  }
-  return { ...image, rgb: data };
-}
-
 const dimension = Number(component.config.dimension);
 const kept: Row[] = [];
 const vectors: Float32Array[] = [];
@@ -127,7 +112,7 @@ for (const [index, row] of rows.entries()) {
     console.warn(`skipped ${row.path}: ${error instanceof Error ? error.message : String(error)}`);
     continue;
   }
-  const [plain, flipped] = await encoder.embedBatch([image, mirrored(image)]);
+  const [plain, flipped] = await encoder.embedBatch([image, mirrorRgb(image)]);
   kept.push(row);
   vectors.push(plain!, flipped!);
   if ((index + 1) % 500 === 0) {

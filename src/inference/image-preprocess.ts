@@ -42,6 +42,23 @@ export interface CropBox {
   readonly height: number;
 }
 
+/** The image mirrored left to right (test-time flip of the style-robust vectors). Pure. */
+export function mirrorRgb(image: DecodedImage): DecodedImage {
+  const { width, height } = image;
+  const data = new Uint8Array(image.rgb.length);
+  for (let y = 0; y < height; y += 1) {
+    const row = y * width;
+    for (let x = 0; x < width; x += 1) {
+      const from = (row + x) * 3;
+      const to = (row + width - 1 - x) * 3;
+      data[to] = image.rgb[from]!;
+      data[to + 1] = image.rgb[from + 1]!;
+      data[to + 2] = image.rgb[from + 2]!;
+    }
+  }
+  return { ...image, rgb: data };
+}
+
 /** Crops a decoded image (pixel box, clamped to the image) without re-decoding. */
 export async function cropRgb(image: DecodedImage, box: CropBox): Promise<DecodedImage> {
   const left = Math.max(0, Math.min(image.width - 1, Math.floor(box.x)));

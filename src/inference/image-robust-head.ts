@@ -13,6 +13,11 @@ import { InferenceError, type OnnxRuntime } from './onnx-runtime.js';
 export interface RobustImageHead {
   readonly fingerprint: string;
   readonly dimension: number;
+  /**
+   * Whether the head takes the mean direction of a picture's plain and mirrored views (a second
+   * pass of the trunk, on the mirrored picture) rather than the plain vector alone.
+   */
+  readonly flip: boolean;
   /** One L2-normalised robust vector per input vector, in order. */
   project(vectors: readonly ArrayLike<number>[]): Promise<Float32Array[]>;
 }
@@ -24,21 +29,24 @@ interface HeadConfig {
   readonly inputDimension: number;
   readonly input: string;
   readonly output: string;
+  readonly views: 'plain' | 'plain+mirrored';
 }
 
 function readConfig(component: ManifestComponent): HeadConfig {
-  const { dimension, inputDimension, input, output } = component.config as Partial<HeadConfig>;
+  const { dimension, inputDimension, input, output, views } =
+    component.config as Partial<HeadConfig>;
   if (
     typeof dimension !== 'number' ||
     typeof inputDimension !== 'number' ||
     typeof input !== 'string' ||
-    typeof output !== 'string'
+    typeof output !== 'string' ||
+    (views !== 'plain' && views !== 'plain+mirrored')
   ) {
     throw new InferenceError(
-      'The imageRobust component needs config.dimension, inputDimension, input and output',
+      'The imageRobust component needs config.dimension, inputDimension, input, output and views (plain or plain+mirrored)',
     );
   }
-  return { dimension, inputDimension, input, output };
+  return { dimension, inputDimension, input, output, views };
 }
 
 export async function loadRobustImageHead(
@@ -53,6 +61,7 @@ export async function loadRobustImageHead(
   return {
     fingerprint: component.fingerprint,
     dimension: config.dimension,
+    flip: config.views === 'plain+mirrored',
     async project(vectors) {
       if (vectors.length === 0) return [];
       const batch = new Float32Array(vectors.length * config.inputDimension);

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { decodeRgb, type ImageLimits } from '../images/image-decoding.js';
 import type { ManifestComponent } from '../models/bundle.js';
-import type { ImageVectorEncoder } from '../services/encoders.js';
+import type { ImageVectorEncoder, PixelBox } from '../services/encoders.js';
 import { ImageEncoder, loadClassList } from './image-encoder.js';
 import { loadRobustImageHead } from './image-robust-head.js';
-import { cropRgb, type PixelSpec } from './image-preprocess.js';
+import { cropRgb, mirrorRgb, type DecodedImage, type PixelSpec } from './image-preprocess.js';
 import { InferenceError, type OnnxRuntime } from './onnx-runtime.js';
 
 /** The image component's settings in the bundle manifest. */
@@ -79,18 +79,36 @@ export async function createImageVectorEncoder(
     }
     return vector;
   };
-  const robust = robustComponent
+  const head = robustComponent
     ? await loadRobustImageHead(runtime, bundleDir, robustComponent)
     : null;
+  // The head's input: the plain vector, or (flip) the plain and mirrored views' vectors summed and
+  // re-normalised, as it was fitted (models/xdep/robust_head.py).
+  const robustOf = head
+    ? async (pictures: readonly DecodedImage[], plain: readonly Float32Array[]) => {
+        if (!head.flip) return head.project(plain);
+        const mirrored = (await encoder.embedBatch(pictures.map(mirrorRgb))).map(checked);
+        return head.project(plain.map((vector, index) => averaged(vector, mirrored[index]!)));
+      }
+    : null;
+  const picture = async (bytes: Uint8Array, box?: PixelBox) => {
+    const image = await decode(bytes);
+    return box ? cropRgb(image, box) : image;
+  };
   return {
     // One fingerprint for both vectors of an Image node: a new head makes the stored robust
     // vectors stale, and re-encoding rewrites both.
-    fingerprint: robust ? `${component.fingerprint}+${robust.fingerprint}` : component.fingerprint,
+    fingerprint: head ? `${component.fingerprint}+${head.fingerprint}` : component.fingerprint,
     dimension: config.dimension,
-    ...(robust ? { robust } : {}),
+    robustDimension: head?.dimension ?? null,
     async encodeImage(bytes, box) {
-      const image = await decode(bytes);
-      return checked(await encoder.embed(box ? await cropRgb(image, box) : image));
+      return checked(await encoder.embed(await picture(bytes, box)));
+    },
+    async encodeImageVectors(bytes, box) {
+      const image = await picture(bytes, box);
+      const embedding = checked(await encoder.embed(image));
+      const [robust] = robustOf ? await robustOf([image], [embedding]) : [];
+      return { embedding, robust: robust ?? null };
     },
     decoded: {
       decode,
@@ -103,7 +121,31 @@ export async function createImageVectorEncoder(
       async regionFeatures(image, boxes) {
         return (await encoder.regionFeatures(image, boxes)).map(checked);
       },
-      ...(robust ? { robust } : {}),
+      ...(robustOf
+        ? {
+            async robustCrops(
+              image: DecodedImage,
+              boxes: readonly PixelBox[],
+              embeddings: readonly Float32Array[],
+            ) {
+              const crops = await Promise.all(boxes.map((box) => cropRgb(image, box)));
+              return robustOf(crops, embeddings);
+            },
+          }
+        : {}),
     },
   };
+}
+
+/** The L2-normalised sum of two L2-normalised vectors (their mean direction). */
+function averaged(a: Float32Array, b: Float32Array): Float32Array {
+  const sum = new Float32Array(a.length);
+  let norm = 0;
+  for (let i = 0; i < a.length; i += 1) {
+    sum[i] = a[i]! + b[i]!;
+    norm += sum[i]! * sum[i]!;
+  }
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  for (let i = 0; i < sum.length; i += 1) sum[i]! *= scale;
+  return sum;
 }

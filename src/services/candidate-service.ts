@@ -82,22 +82,22 @@ export class CandidateService {
     const textVector =
       mention !== '' && this.encoders?.text ? await this.encoders.text.encodeQuery(mention) : null;
     const box = query.image?.box ? await boxInImage(query.image.bytes, query.image.box) : null;
-    const imageVector =
+    const imageVectors =
       query.image && this.encoders?.image
-        ? await this.encoders.image.encodeImage(query.image.bytes, box ?? undefined)
+        ? await this.encoders.image.encodeImageVectors(query.image.bytes, box ?? undefined)
         : null;
+    const imageVector = imageVectors?.embedding ?? null;
+    const robustImageVector = imageVectors?.robust ?? null;
     if (mention === '' && imageVector === null) {
       throw new BadInputError('Image search needs a model bundle with an image encoder', {
         field: 'image',
       });
     }
-    const robust = this.encoders?.image?.robust;
-    const [robustImageVector] = imageVector && robust ? await robust.project([imageVector]) : [];
     return this.search({
       mention,
       textVector,
       imageVector,
-      robustImageVector: robustImageVector ?? null,
+      robustImageVector,
       limit,
       domain: query.domain ?? null,
     });
@@ -165,7 +165,7 @@ export class CandidateService {
             })
           : [],
       denseImageRobust:
-        robustImageVector && this.encoders?.image?.robust
+        robustImageVector && this.encoders?.image?.robustDimension
           ? await searchEntityImages(tx, {
               index: 'imageRobust',
               vector: Array.from(robustImageVector),

@@ -25,20 +25,21 @@ export interface ImageVectorEncoder {
   readonly fingerprint: string;
   readonly dimension: number;
   /**
-   * The style-robust vectors made from this encoder's vectors (`Image.robustEmbedding`, and the
-   * DENSE_IMAGE_ROBUST generator); absent when the bundle has no `imageRobust` component.
+   * The length of the style-robust vectors (`Image.robustEmbedding`, the DENSE_IMAGE_ROBUST
+   * generator); null when the bundle has no `imageRobust` head.
    */
-  readonly robust?: RobustImageVectors;
+  readonly robustDimension: number | null;
   /** L2-normalised vector of a whole image, or of a box of it (pixels of the upright image). */
   encodeImage(bytes: Uint8Array, box?: PixelBox): Promise<Float32Array>;
+  /** `encodeImage`'s vector and its style-robust vector (null without the head), one decode. */
+  encodeImageVectors(bytes: Uint8Array, box?: PixelBox): Promise<ImageVectors>;
   /** The same model on an image decoded once (linkImage); absent in encoders that only take bytes. */
   readonly decoded?: DecodedImageEncoder;
 }
 
-export interface RobustImageVectors {
-  readonly dimension: number;
-  /** One L2-normalised robust vector per vector of the image encoder, in order. */
-  project(vectors: readonly ArrayLike<number>[]): Promise<Float32Array[]>;
+export interface ImageVectors {
+  readonly embedding: Float32Array;
+  readonly robust: Float32Array | null;
 }
 
 /** The image encoder on a query image decoded once per request, for `linkImage`. */
@@ -55,8 +56,15 @@ export interface DecodedImageEncoder {
    * (`ImageEncoder.regionFeatures`): the region features the linker was trained on.
    */
   regionFeatures(image: DecodedImage, boxes: readonly PixelBox[]): Promise<Float32Array[]>;
-  /** The encoder's robust head (`ImageVectorEncoder.robust`), for the crop vectors. */
-  readonly robust?: RobustImageVectors;
+  /**
+   * The style-robust vector of each box, given its `embedCrops` vector (the head may add a
+   * mirrored view); absent when the bundle has no `imageRobust` head.
+   */
+  robustCrops?(
+    image: DecodedImage,
+    boxes: readonly PixelBox[],
+    embeddings: readonly Float32Array[],
+  ): Promise<Float32Array[]>;
 }
 
 /** An entity as the linker's candidate encoder sees it. */

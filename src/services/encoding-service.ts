@@ -9,6 +9,7 @@ import {
   type CandidateEntity,
   type EntityEncoders,
   type ImageVectorEncoder,
+  type ImageVectors,
 } from './encoders.js';
 
 export type EncodingJobState = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -170,14 +171,14 @@ export class EncodingService {
   private async encodeStoredImage(
     encoder: ImageVectorEncoder,
     sha256: string,
-  ): Promise<Float32Array | null> {
+  ): Promise<ImageVectors | null> {
     const bytes = await this.deps.imageStore.read(sha256).catch(() => null);
     if (bytes === null) {
       this.deps.logger.warn({ sha256 }, 'image file missing from the store; left without a vector');
       return null;
     }
     try {
-      return await encoder.encodeImage(bytes);
+      return await encoder.encodeImageVectors(bytes);
     } catch (error) {
       // Stored under older limits (POLYLINK_SVG, sizes, decode timeout): not decodable under the
       // current ones. Left without a vector like a missing file, so it cannot stop the whole job.
@@ -207,7 +208,7 @@ export class EncodingService {
       const imageVectors: ArrayLike<number>[] = [];
       for (const { sha256, embedding } of entity.images) {
         // The image pass ran first; a vector still missing is one whose file is gone.
-        const vector = embedding ?? (await this.encodeStoredImage(imageEncoder, sha256));
+        const vector = embedding ?? (await this.encodeStoredImage(imageEncoder, sha256))?.embedding;
         if (vector) imageVectors.push(vector);
       }
       entities.push({ name: entity.name, description: entity.description, imageVectors });
@@ -240,12 +241,11 @@ export class EncodingService {
     for (const sha256 of hashes) {
       // Without its file an image cannot be encoded; record that (vector null), or every run
       // would retry it.
-      const vector = await this.encodeStoredImage(encoder, sha256);
-      const [robust] = vector && encoder.robust ? await encoder.robust.project([vector]) : [];
+      const vectors = await this.encodeStoredImage(encoder, sha256);
       encoded.push({
         sha256,
-        vector: vector ? toNumberArray(vector) : null,
-        robust: robust ? toNumberArray(robust) : null,
+        vector: vectors ? toNumberArray(vectors.embedding) : null,
+        robust: vectors?.robust ? toNumberArray(vectors.robust) : null,
       });
     }
     await this.deps.graph.write('encoding.setImageVectors', (tx) =>

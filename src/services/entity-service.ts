@@ -261,6 +261,7 @@ export class EntityService {
     }
     // Vectors to write onto Image nodes, and every pending image's current vector (for candidates).
     const imageVectors = new Map<string, number[]>();
+    const robustVectors = new Map<string, number[]>();
     const currentImageVectors = new Map<string, number[]>();
     if (image) {
       const images = new Map<string, Uint8Array | null>();
@@ -283,20 +284,12 @@ export class EntityService {
         const bytes =
           sent ?? (candidate ? await this.deps.imageStore.read(sha256).catch(() => null) : null);
         if (bytes === null) continue;
-        const vector = toNumberArray(await image.encodeImage(bytes));
+        const vectors = await image.encodeImageVectors(bytes);
+        const vector = toNumberArray(vectors.embedding);
         imageVectors.set(sha256, vector);
         currentImageVectors.set(sha256, vector);
+        if (vectors.robust) robustVectors.set(sha256, toNumberArray(vectors.robust));
       }
-    }
-    const robustVectors = new Map<string, number[]>();
-    if (image?.robust && imageVectors.size > 0) {
-      const hashes = [...imageVectors.keys()];
-      const projected = await image.robust.project(
-        hashes.map((sha256) => imageVectors.get(sha256)!),
-      );
-      hashes.forEach((sha256, index) =>
-        robustVectors.set(sha256, toNumberArray(projected[index]!)),
-      );
     }
     const candidateVectors = new Map<string, number[]>();
     if (candidate && pending.length > 0) {

@@ -463,8 +463,10 @@ export class LinkingService {
       features: await models.image.regionFeatures(image.decoded, boxes),
       crops: await models.image.embedCrops(image.decoded, boxes),
     }));
-    const robustVectors = models.image.robust
-      ? await clock.time('encode-regions', () => models.image.robust!.project(crops))
+    const robustVectors = models.image.robustCrops
+      ? await clock.time('encode-regions', () =>
+          models.image.robustCrops!(image.decoded, boxes, crops),
+        )
       : [];
     const noText = { mention: '', textVector: null } as const;
     const [regionLists, regionRobustLists] = await clock.time('candidates', () =>

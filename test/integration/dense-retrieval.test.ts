@@ -75,7 +75,7 @@ describe('cached vectors', () => {
     const { bundle, textEncoder, imageEncoder } = status.data?.encodingStatus ?? {};
     expect(bundle).toBe(t.app.backend.encoders?.bundleId);
     expect(bundle).toMatch(/^polylink-default@/);
-    const robust = t.app.backend.encoders?.image?.robust;
+    const robustDimension = t.app.backend.encoders?.image?.robustDimension ?? null;
     const rows = await t.graph.read('test.vectors', (tx) =>
       tx.query<{
         id: string;
@@ -101,7 +101,7 @@ describe('cached vectors', () => {
       expect(row.imageDims.every((d) => d === t.imageDimension)).toBe(true);
       expect(row.imageEncoders.every((e) => e === imageEncoder)).toBe(true);
       // The style-robust vector sits next to the encoder's when the bundle has the head.
-      expect(row.robustDims.every((d) => d === (robust ? robust.dimension : -1))).toBe(true);
+      expect(row.robustDims.every((d) => d === (robustDimension ?? -1))).toBe(true);
     }
   });
 });
@@ -128,7 +128,7 @@ describe('dense candidate generation', () => {
     const list = await candidates({ image: { dataUrl: toDataUrl(png) } });
     expect(list[0]?.entity.id).toBe(`${t.prefix}photo:dog`);
     expect(list[0]?.generators.map((g) => g.generator)).toEqual(
-      t.app.backend.encoders?.image?.robust
+      t.app.backend.encoders?.image?.robustDimension
         ? ['DENSE_IMAGE', 'DENSE_IMAGE_ROBUST']
         : ['DENSE_IMAGE'],
     );
