@@ -17,11 +17,11 @@ import { createApp } from '../src/app.js';
 import { createLogger } from '../src/logger.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import {
-  evaluationConfig,
   importBenchmarkKb,
+  instanceConfig,
+  parseInstance,
   runNeo4jScript,
   SERVICE_EVAL_INSTANCE,
-  serviceEvalConfig,
   type InstanceEnv,
 } from '../eval/harness/benchmark-db.js';
 import { readGoldQueries, type GoldQuery } from '../eval/harness/format.js';
@@ -63,18 +63,9 @@ const maxRegions = Number(values['max-regions']);
 const modes = parseModes(values.modes);
 /** The issue's setting (1,000 candidates) keeps the plain name; others say their count. */
 const baseName = `${candidates === 1000 ? 'link-image-latency' : `link-image-latency-c${candidates}`}${values.suffix}`;
-const instance: InstanceEnv = values.instance ? instanceOf(values.instance) : SERVICE_EVAL_INSTANCE;
-
-function instanceOf(spec: string): InstanceEnv {
-  const [name, bolt, httpPort] = spec.split(':');
-  if (!name || !bolt || !httpPort) throw new Error('--instance takes NAME:BOLT_PORT:HTTP_PORT');
-  return {
-    NEO4J_INSTANCE: name,
-    NEO4J_AUTH_ENABLED: 'false',
-    NEO4J_BOLT_PORT: bolt,
-    NEO4J_HTTP_PORT: httpPort,
-  };
-}
+const instance: InstanceEnv = values.instance
+  ? parseInstance(values.instance)
+  : SERVICE_EVAL_INSTANCE;
 
 function log(message: string): void {
   process.stderr.write(`[link-image-latency ${new Date().toISOString()}] ${message}\n`);
@@ -208,13 +199,7 @@ log(`${groups.map((g) => `${g.queries.length} ${g.name}`).join(', ')}; ${runs} r
 
 if (!values['reuse-db']) runNeo4jScript('reset.sh', instance);
 runNeo4jScript('start.sh', instance);
-const config =
-  instance === SERVICE_EVAL_INSTANCE
-    ? serviceEvalConfig(candidates)
-    : evaluationConfig(instance, {
-        maxCandidates: candidates,
-        imageDir: `var/eval/${instance.NEO4J_INSTANCE}-images`,
-      });
+const config = instanceConfig(instance, candidates);
 const app = await createApp(config, createLogger(config.logLevel));
 const client = await serviceClient(app, 'latency benchmark');
 const results: ModeLatency[] = [];
@@ -242,6 +227,7 @@ const report = {
   date: new Date().toISOString(),
   bundle: app.backend.models?.manifest.id ?? null,
   executionProvider: config.models.executionProvider,
+  vectorSearch: config.vectors.search,
   intraOpThreads: config.models.intraOpThreads,
   entities,
   candidates,
