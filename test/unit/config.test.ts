@@ -50,7 +50,7 @@ describe('parseConfig: defaults', () => {
         spinning: false,
         candidateVectorCache: 100_000,
       },
-      vectors: { search: 'memory', pollMs: 1000, loadPageSize: 500 },
+      vectors: { search: 'neo4j', pollMs: 1000, loadPageSize: 500 },
       linking: { mentionOverlap: 'longest-first', maxProposedRegions: 10 },
       limits: {
         maxBatchSize: 100,
@@ -134,13 +134,13 @@ describe('parseConfig: vectors', () => {
   it('reads where dense retrieval runs and how the in-process index follows the graph', () => {
     const config = parseConfig(
       {
-        POLYLINK_VECTOR_SEARCH: 'Neo4j',
+        POLYLINK_VECTOR_SEARCH: 'Memory',
         POLYLINK_VECTOR_POLL_MS: '250',
         POLYLINK_VECTOR_LOAD_PAGE: '64',
       },
       CWD,
     );
-    expect(config.vectors).toEqual({ search: 'neo4j', pollMs: 250, loadPageSize: 64 });
+    expect(config.vectors).toEqual({ search: 'memory', pollMs: 250, loadPageSize: 64 });
     expect(() => parseConfig({ POLYLINK_VECTOR_SEARCH: 'faiss' }, CWD)).toThrow(
       /POLYLINK_VECTOR_SEARCH/,
     );
