@@ -60,16 +60,16 @@ const MATMUL_ONNX = Buffer.from(
  * the request's models need the other cores.
  *
  * Why this and not a vector library (bench/vector-search.ts, bench/results/vector-search.md, 2
- * shared cores, k = 1,000, the benchmark KB's 3,259 image vectors of 1,280 dimensions): p50 1.1 ms
- * here, 8.6 ms in plain JS, 0.7 ms for usearch 2.26.2's SIMD `exactSearch`, 1.4 ms for its HNSW
- * and 1.0 ms for hnswlib-node 3.0.0's HNSW (both recall@100 = 100 on these queries). The libraries
+ * shared cores, k = 1,000, the benchmark KB's 3,259 image vectors of 1,280 dimensions): p50 1.2 ms
+ * here, 6.8 ms in plain JS, 0.7 ms for usearch 2.26.2's SIMD `exactSearch`, 1.6 ms for its HNSW
+ * and 1.4 ms for hnswlib-node 3.0.0's HNSW (recall@100 99.9-100 on these queries). The libraries
  * gain well under a millisecond at this size and cost a native dependency (usearch declares Node
  * >= 22 and ships prebuilt binaries; hnswlib-node compiles with node-gyp at install), an index
- * build (1.2-1.6 s here, 29-42 s at 30,000 rows) and, for HNSW, approximate lists and an
+ * build (1.1-1.8 s here, 36-40 s at 30,000 rows) and, for HNSW, approximate lists and an
  * approximate best-image-per-entity and domain filter (over-fetch, as Neo4j does). Exact search
  * keeps the lists exact and updates trivial. At 30,000 rows (synthetic past the real ones) it is
- * 15.4 ms against 6.4 ms for hnswlib-node: past ~30,000 vectors an HNSW behind `RowScorer`'s
- * caller is the next step.
+ * 12.6 ms against 7.3 ms for usearch's exact scan and 7.7 ms for hnswlib-node: past ~30,000 vectors
+ * a faster scan (usearch's, with the grouping and filter kept here) or an HNSW is the next step.
  */
 export async function onnxMatMulScorer(logger: Logger): Promise<RowScorer> {
   const runtime = createOnnxRuntime({
