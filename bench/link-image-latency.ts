@@ -18,9 +18,11 @@ import { createLogger } from '../src/logger.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import {
   importBenchmarkKb,
+  instanceConfig,
+  parseInstance,
   runNeo4jScript,
   SERVICE_EVAL_INSTANCE,
-  serviceEvalConfig,
+  type InstanceEnv,
 } from '../eval/harness/benchmark-db.js';
 import { readGoldQueries, type GoldQuery } from '../eval/harness/format.js';
 import { linkImage, serviceClient, type ServiceClient } from '../eval/service/client.js';
@@ -45,6 +47,12 @@ const { values } = parseArgs({
     'max-regions': { type: 'string', default: '5' },
     'reuse-db': { type: 'boolean', default: false },
     'keep-db': { type: 'boolean', default: false },
+    /** Register the KB and stop (with --keep-db): the measuring runs then use --reuse-db. */
+    'import-only': { type: 'boolean', default: false },
+    /** Another disposable instance than svc-eval: NAME:BOLT_PORT:HTTP_PORT. */
+    instance: { type: 'string' },
+    /** The file name's suffix, e.g. -memory for a run with POLYLINK_VECTOR_SEARCH=memory. */
+    suffix: { type: 'string', default: '' },
     out: { type: 'string', default: path.join(PROJECT_ROOT, 'bench/results') },
   },
 });
@@ -54,7 +62,10 @@ const candidates = Number(values.candidates);
 const maxRegions = Number(values['max-regions']);
 const modes = parseModes(values.modes);
 /** The issue's setting (1,000 candidates) keeps the plain name; others say their count. */
-const baseName = candidates === 1000 ? 'link-image-latency' : `link-image-latency-c${candidates}`;
+const baseName = `${candidates === 1000 ? 'link-image-latency' : `link-image-latency-c${candidates}`}${values.suffix}`;
+const instance: InstanceEnv = values.instance
+  ? parseInstance(values.instance)
+  : SERVICE_EVAL_INSTANCE;
 
 function log(message: string): void {
   process.stderr.write(`[link-image-latency ${new Date().toISOString()}] ${message}\n`);
@@ -186,9 +197,9 @@ const groups = queryGroups(await readGoldQueries(values.queries));
 if (groups.length === 0) throw new Error(`no test queries with 1..${maxRegions} regions`);
 log(`${groups.map((g) => `${g.queries.length} ${g.name}`).join(', ')}; ${runs} runs each`);
 
-if (!values['reuse-db']) runNeo4jScript('reset.sh', SERVICE_EVAL_INSTANCE);
-runNeo4jScript('start.sh', SERVICE_EVAL_INSTANCE);
-const config = serviceEvalConfig(candidates);
+if (!values['reuse-db']) runNeo4jScript('reset.sh', instance);
+runNeo4jScript('start.sh', instance);
+const config = instanceConfig(instance, candidates);
 const app = await createApp(config, createLogger(config.logLevel));
 const client = await serviceClient(app, 'latency benchmark');
 const results: ModeLatency[] = [];
@@ -198,22 +209,25 @@ try {
     await importBenchmarkKb(app.services, values.kb, { batchSize: 50, log });
   }
   entities = (await app.services.queries.page({ first: 1 })).totalCount;
+  if (values['import-only']) log(`imported; ${entities} entities in the graph`);
   log(`${entities} entities in the graph`);
   if (entities < candidates) {
     log(`warning: fewer entities (${entities}) than candidates asked for (${candidates})`);
   }
-  for (const mode of modes) {
+  for (const mode of values['import-only'] ? [] : modes) {
     for (const group of groups) results.push(await measureMode(client, mode, group));
   }
 } finally {
   await app.close();
-  if (!values['keep-db']) runNeo4jScript('stop.sh', SERVICE_EVAL_INSTANCE);
+  if (!values['keep-db']) runNeo4jScript('stop.sh', instance);
 }
+if (values['import-only']) process.exit(0);
 
 const report = {
   date: new Date().toISOString(),
   bundle: app.backend.models?.manifest.id ?? null,
   executionProvider: config.models.executionProvider,
+  vectorSearch: config.vectors.search,
   intraOpThreads: config.models.intraOpThreads,
   entities,
   candidates,
@@ -233,7 +247,7 @@ const { machine } = report;
 await writeFile(
   path.join(values.out, `${baseName}.md`),
   [
-    `Measured ${report.date.slice(0, 10)} on ${machine.cpuModel} (${machine.cores} cores), ${machine.os}, Node ${machine.node}, bundle ${report.bundle}, load average at the end ${machine.loadAverageAtEnd.join(' ')}. The app over HTTP on ${report.entities} entities, ${candidates} candidates per mention and per region; ${groups.map((g) => `${g.queries.length} ${g.name}`).join(' and ')} (evenly spread over the split), ${runs} timed runs each after one untimed pass per mode and sample. Mentions and regions are means per request. The caption side and the image side of a request run concurrently, so stage times overlap and add up to more than the total. HTTP = the client's wall time per request; stage columns are server p50 ms.`,
+    `Measured ${report.date.slice(0, 10)} on ${machine.cpuModel} (${machine.cores} cores), ${machine.os}, Node ${machine.node}, bundle ${report.bundle}, dense k-NN ${report.vectorSearch === 'memory' ? 'in process (POLYLINK_VECTOR_SEARCH=memory)' : 'in Neo4j (POLYLINK_VECTOR_SEARCH=neo4j)'}, load average at the end ${machine.loadAverageAtEnd.join(' ')}. The app over HTTP on ${report.entities} entities, ${candidates} candidates per mention and per region; ${groups.map((g) => `${g.queries.length} ${g.name}`).join(' and ')} (evenly spread over the split), ${runs} timed runs each after one untimed pass per mode and sample. Mentions and regions are means per request. The caption side and the image side of a request run concurrently, so stage times overlap and add up to more than the total. HTTP = the client's wall time per request; stage columns are server p50 ms.`,
     '',
     `| mode | sample | mentions | regions | HTTP p50 | HTTP p95 | HTTP p99 | server p50 | ${stageNames.join(' | ')} |`,
     `| --- | --- | --: | --: | --: | --: | --: | --: | ${stageNames.map(() => '--:').join(' | ')} |`,

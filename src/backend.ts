@@ -15,12 +15,16 @@ import { EntityQueries } from './services/entity-queries.js';
 import { EntityService } from './services/entity-service.js';
 import { ImageReader } from './services/image-reader.js';
 import { LinkingService, type LinkingModels } from './services/linking-service.js';
+import { onnxMatMulScorer } from './vectors/row-scorer.js';
+import { VectorSync } from './vectors/vector-sync.js';
 
 /** What every entry point (HTTP service, CLI commands) runs on: one driver, one set of models. */
 export interface Backend {
   readonly graph: Graph;
   readonly models: ModelRegistry | null;
   readonly encoders: EntityEncoders | null;
+  /** The in-process vector index (POLYLINK_VECTOR_SEARCH=memory with encoders), else null. */
+  readonly vectors: VectorSync | null;
   /** Models first, then the driver: nothing may still be writing vectors when the driver closes. */
   close(): Promise<void>;
 }
@@ -32,6 +36,7 @@ export interface Backend {
 export async function openBackend(config: Config, logger: Logger): Promise<Backend> {
   const graph = await createGraph(config.neo4j);
   let models: ModelRegistry | null = null;
+  let vectors: VectorSync | null = null;
   try {
     if (config.migrateOnStart) {
       logger.info(await applyMigrations(graph, MIGRATIONS_DIR), 'migrations checked');
@@ -59,10 +64,28 @@ export async function openBackend(config: Config, logger: Logger): Promise<Backe
           'some cached vectors are missing or from another bundle; run reencodeEntities (npm run reencode)',
         );
       }
+      if (config.vectors.search === 'memory' && (text || image)) {
+        vectors = new VectorSync({
+          graph,
+          logger,
+          dimensions: {
+            ...(text ? { text: text.dimension } : {}),
+            ...(image ? { image: image.dimension } : {}),
+            ...(image?.robustDimension ? { imageRobust: image.robustDimension } : {}),
+          },
+          fingerprints: { text: text?.fingerprint ?? null, image: image?.fingerprint ?? null },
+          pollMs: config.vectors.pollMs,
+          pageSize: config.vectors.loadPageSize,
+          scorer: await onnxMatMulScorer(logger),
+        });
+        await vectors.load();
+        vectors.start();
+      }
     } else {
       logger.warn('POLYLINK_MODELS=off: no encoders, candidates come from BM25 and rules only');
     }
   } catch (error) {
+    await vectors?.stop();
     await models?.close();
     await graph.close();
     throw error;
@@ -71,7 +94,9 @@ export async function openBackend(config: Config, logger: Logger): Promise<Backe
     graph,
     models,
     encoders: models?.encoders ?? null,
+    vectors,
     async close() {
+      await vectors?.stop();
       await models?.close();
       await graph.close();
     },
@@ -90,7 +115,14 @@ export function createServices(options: {
   const { backend, config, logger, publicBaseUrl } = options;
   const imageStore = new ImageStore(config.images.storeDir);
   const imageReader = new ImageReader(imageStore, config.images);
-  const candidates = new CandidateService(backend.graph, config.limits, backend.encoders);
+  const candidates = new CandidateService(
+    backend.graph,
+    config.limits,
+    backend.encoders,
+    backend.vectors,
+  );
+  // This replica's own vector writes reach its in-process index before the mutation returns.
+  const vectorsWritten = backend.vectors ? () => backend.vectors!.catchUp() : undefined;
   return {
     images: imageReader,
     queries: new EntityQueries(backend.graph, config.limits),
@@ -102,6 +134,7 @@ export function createServices(options: {
       logger,
       publicBaseUrl,
       encoders: backend.encoders,
+      ...(vectorsWritten ? { vectorsWritten } : {}),
     }),
     candidates,
     linking: new LinkingService({
@@ -119,6 +152,7 @@ export function createServices(options: {
       encoders: backend.encoders,
       imageStore,
       logger,
+      ...(vectorsWritten ? { vectorsWritten } : {}),
     }),
   };
 }

@@ -51,6 +51,19 @@ export interface Config {
     /** Entities whose linker candidate vector `linkImage` keeps in process (0: none). */
     readonly candidateVectorCache: number;
   };
+  /** Dense retrieval (k-NN over text and image vectors): where it runs (issue 13). */
+  readonly vectors: {
+    /**
+     * memory: exact search over an in-process copy of the vectors (src/vectors/), kept current
+     * by polling the graph's change watermark; neo4j (default): Neo4j's vector indexes (HNSW
+     * over int8-quantized vectors, approximate).
+     */
+    readonly search: 'memory' | 'neo4j';
+    /** How often a replica looks for other replicas' vector writes (ms); its own apply at once. */
+    readonly pollMs: number;
+    /** Entities per page when loading the in-process index at start-up. */
+    readonly loadPageSize: number;
+  };
   readonly linking: {
     /**
      * How `linkImage` resolves overlapping detected mentions (src/linking/mentions.ts). Default
@@ -242,6 +255,14 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         100_000,
         [0, 10_000_000],
       ),
+    },
+    vectors: {
+      // neo4j until memory is shown equal or better in quality too: exact cosines flip 10 of 1,744
+      // V&T-KG and 51 of 1,738 V-T-KG test predictions, F1 -0.2 and -0.4 (within the CIs), because
+      // the linker reads the dense cosines, which Neo4j quantizes (bench/results/vector-modes-test-eval.json).
+      search: readChoice(env, 'POLYLINK_VECTOR_SEARCH', 'neo4j', ['memory', 'neo4j'] as const),
+      pollMs: readInteger(env, 'POLYLINK_VECTOR_POLL_MS', 1000, [0, 3_600_000]),
+      loadPageSize: readInteger(env, 'POLYLINK_VECTOR_LOAD_PAGE', 500, [1, 100_000]),
     },
     linking: {
       mentionOverlap: readChoice(env, 'POLYLINK_MENTION_OVERLAP', 'longest-first', [

@@ -25,6 +25,28 @@ export const SERVICE_EVAL_INSTANCE: InstanceEnv = {
   NEO4J_HTTP_PORT: '7481',
 };
 
+/** `NAME:BOLT_PORT:HTTP_PORT` (the runners' --instance) as a disposable instance without auth. */
+export function parseInstance(spec: string): InstanceEnv {
+  const [name, bolt, http] = spec.split(':');
+  if (!name || !bolt || !http) throw new Error('--instance takes NAME:BOLT_PORT:HTTP_PORT');
+  return {
+    NEO4J_INSTANCE: name,
+    NEO4J_AUTH_ENABLED: 'false',
+    NEO4J_BOLT_PORT: bolt,
+    NEO4J_HTTP_PORT: http,
+  };
+}
+
+/** The configuration for an instance: the service evaluation's own, or another's with its images. */
+export function instanceConfig(instance: InstanceEnv, maxCandidates: number): Config {
+  return instance === SERVICE_EVAL_INSTANCE
+    ? serviceEvalConfig(maxCandidates)
+    : evaluationConfig(instance, {
+        maxCandidates,
+        imageDir: `var/eval/${instance.NEO4J_INSTANCE}-images`,
+      });
+}
+
 /**
  * The app's configuration for an evaluation against a local instance: an ephemeral HTTP port, its
  * own image store, `maxCandidates` as the largest candidate list a request may ask for, and no

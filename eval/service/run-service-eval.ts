@@ -12,9 +12,10 @@ import { scorePredictions } from '../harness/scoring.js';
 import { fileExists, writeFormatted } from '../harness/write.js';
 import {
   importBenchmarkKb,
+  instanceConfig,
+  parseInstance,
   runNeo4jScript,
   SERVICE_EVAL_INSTANCE,
-  serviceEvalConfig,
   writeJsonLines,
 } from '../harness/benchmark-db.js';
 import { linkImage, serviceClient, type ServiceClient } from './client.js';
@@ -49,14 +50,13 @@ const USAGE = `usage: run-service-eval.ts [--kb var/benchmark/kb.jsonl] [--queri
   [--split test] [--modes ${MODES.join(',')}] [--limit-queries N]
   [--out eval-results/<date>-service] [--predictions-dir var/eval/<date>-service]
   [--baselines eval-results/2026-11-25-baselines/summary.json | --baselines none]
-  [--reuse-db] [--keep-db] [--import-only]
+  [--reuse-db] [--keep-db] [--import-only] [--instance NAME:BOLT_PORT:HTTP_PORT]
   --import-only: reset, start Neo4j and register the KB, leave Neo4j running; a later --reuse-db
     run skips all that. Neo4j instance "svc-eval" (Bolt 7694, HTTP 7481, no auth).`;
 
 const CANDIDATES = 100;
 const BATCH = 50;
 const DEFAULT_BASELINES = 'eval-results/2026-11-25-baselines/summary.json';
-const INSTANCE_ENV = SERVICE_EVAL_INSTANCE;
 
 function log(message: string): void {
   process.stderr.write(`[service-eval ${new Date().toISOString()}] ${message}\n`);
@@ -164,6 +164,8 @@ async function main(): Promise<void> {
       'keep-db': { type: 'boolean', default: false },
       'import-only': { type: 'boolean', default: false },
       'limit-queries': { type: 'string' },
+      /** Another disposable instance than svc-eval (its images under var/eval/NAME-images). */
+      instance: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -171,6 +173,7 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
+  const INSTANCE_ENV = values.instance ? parseInstance(values.instance) : SERVICE_EVAL_INSTANCE;
   const started = Date.now();
   const date = new Date().toISOString().slice(0, 10);
   const name = `${date}-service`;
@@ -201,7 +204,7 @@ async function main(): Promise<void> {
   runNeo4jScript('start.sh', INSTANCE_ENV);
   timings.neo4jStartS = (Date.now() - t0) / 1000;
 
-  const config = serviceEvalConfig(CANDIDATES);
+  const config = instanceConfig(INSTANCE_ENV, CANDIDATES);
   const logger = createLogger(config.logLevel);
   let entities = 0;
   let entitiesInGraph = 0;

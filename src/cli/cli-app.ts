@@ -26,10 +26,12 @@ export async function runCli(
   let config: Config;
   try {
     const parsed = parseConfig(process.env);
+    // Commands write or re-encode; none serves searches, so none loads the in-process vectors.
+    const commandConfig: Config = { ...parsed, vectors: { ...parsed.vectors, search: 'neo4j' } };
     config =
       options.withModels === false
-        ? { ...parsed, models: { ...parsed.models, enabled: false } }
-        : parsed;
+        ? { ...commandConfig, models: { ...commandConfig.models, enabled: false } }
+        : commandConfig;
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`configuration error: ${error.message}`);

@@ -51,7 +51,8 @@ export interface OnnxRuntimeOptions {
 export interface OnnxRuntime {
   /** The provider sessions really run on, after any fallback. */
   readonly provider: ExecutionProvider;
-  load(name: string, file: string): Promise<ModelSession>;
+  /** A model from its file, or from its bytes (a model small enough to live in the source). */
+  load(name: string, file: string | Uint8Array): Promise<ModelSession>;
   /** Releases every session this runtime created. */
   close(): Promise<void>;
 }
@@ -112,7 +113,12 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions): OnnxRuntime {
   }
   const sessions = new Set<ModelSession>();
 
-  async function createSession(file: string): Promise<ort.InferenceSession> {
+  async function createSession(file: string | Uint8Array): Promise<ort.InferenceSession> {
+    // The two overloads (path, bytes) take the same options.
+    const open = (sessionOptions: ort.InferenceSession.SessionOptions) =>
+      typeof file === 'string'
+        ? ort.InferenceSession.create(file, sessionOptions)
+        : ort.InferenceSession.create(file, sessionOptions);
     const base: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       intraOpNumThreads: options.intraOpThreads,
@@ -126,16 +132,16 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions): OnnxRuntime {
     };
     if (provider === 'cuda') {
       try {
-        return await ort.InferenceSession.create(file, {
-          ...base,
-          executionProviders: ['cuda', 'cpu'],
-        });
+        return await open({ ...base, executionProviders: ['cuda', 'cpu'] });
       } catch (error) {
-        options.logger.warn({ err: error, file }, 'CUDA session failed; falling back to CPU');
+        options.logger.warn(
+          { err: error, file: typeof file === 'string' ? file : 'bytes' },
+          'CUDA session failed; falling back to CPU',
+        );
         provider = 'cpu';
       }
     }
-    return ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] });
+    return open({ ...base, executionProviders: ['cpu'] });
   }
 
   return {
@@ -147,7 +153,8 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions): OnnxRuntime {
       try {
         session = await createSession(file);
       } catch (error) {
-        throw new InferenceError(`Cannot load model "${name}" from ${file}`, error);
+        const from = typeof file === 'string' ? file : `${file.byteLength} bytes`;
+        throw new InferenceError(`Cannot load model "${name}" from ${from}`, error);
       }
       const inputNames = [...session.inputNames];
       const outputNames = [...session.outputNames];

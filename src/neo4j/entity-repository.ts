@@ -1,4 +1,5 @@
 import type { Tx } from './driver.js';
+import { recordVectorChanges } from './vector-changes.js';
 
 /** An entity as stored, without its images. Timestamps are ISO-8601 strings. */
 export interface EntityRecord {
@@ -126,6 +127,19 @@ export async function findEntitiesByIds(tx: Tx, ids: readonly string[]): Promise
   return rows.map((row) => row.entity);
 }
 
+/** The entities of `ids` through a projection, keyed by id; ids without an entity are absent. */
+export async function findEntitiesAs<E>(
+  tx: Tx,
+  ids: readonly string[],
+  projection: EntityProjection<E>,
+): Promise<Map<string, E>> {
+  const rows = await tx.query<{ id: string; entity: E }>(
+    `MATCH (e:Entity) WHERE e.id IN $ids RETURN e.id AS id, ${projection.cypher} AS entity`,
+    { ids },
+  );
+  return new Map(rows.map((row) => [row.id, row.entity]));
+}
+
 export async function findContentHashes(
   tx: Tx,
   ids: readonly string[],
@@ -137,7 +151,26 @@ export async function findContentHashes(
   return new Map(rows.map((row) => [row.id, row.contentHash]));
 }
 
-export async function createEntity(tx: Tx, entity: EntityWrite): Promise<void> {
+/** Images of a write that carry vectors: setting them changes every entity that has them. */
+function imagesWithVectors(writes: readonly EntityWrite[]): string[] {
+  return writes.flatMap((write) =>
+    write.images.flatMap((image) => (image.embedding === null ? [] : [image.sha256])),
+  );
+}
+
+/**
+ * Creates the entities, then stamps them for the replicas' vector indexes (one stamp per call, the
+ * transaction's last statement: see vector-changes.ts).
+ */
+export async function createEntities(tx: Tx, writes: readonly EntityWrite[]): Promise<void> {
+  for (const write of writes) await createEntity(tx, write);
+  await recordVectorChanges(tx, {
+    entityIds: writes.map((write) => write.id),
+    imageSha256s: imagesWithVectors(writes),
+  });
+}
+
+async function createEntity(tx: Tx, entity: EntityWrite): Promise<void> {
   await tx.query(
     `CREATE (e:Entity {
        id: $entity.id, name: $entity.name, aliases: $entity.aliases, aliasText: $entity.aliasText,
@@ -169,7 +202,12 @@ export async function replaceEntity(tx: Tx, entity: EntityWrite): Promise<string
      RETURN previous`,
     entityParams(entity),
   );
-  return deleteOrphanedImages(tx, rows[0]?.previous ?? []);
+  const removed = await deleteOrphanedImages(tx, rows[0]?.previous ?? []);
+  await recordVectorChanges(tx, {
+    entityIds: [entity.id],
+    imageSha256s: imagesWithVectors([entity]),
+  });
+  return removed;
 }
 
 /** Deletes the entity with every relationship it has; returns whether it existed and the images it orphaned. */
@@ -187,7 +225,9 @@ export async function deleteEntity(
   );
   const row = rows[0];
   if (!row) return { deleted: false, removedImages: [] };
-  return { deleted: true, removedImages: await deleteOrphanedImages(tx, row.images) };
+  const removedImages = await deleteOrphanedImages(tx, row.images);
+  await recordVectorChanges(tx, { deletedIds: [id] });
+  return { deleted: true, removedImages };
 }
 
 async function deleteOrphanedImages(tx: Tx, candidates: readonly string[]): Promise<string[]> {

@@ -1,5 +1,6 @@
 import type { Graph, Tx } from './driver.js';
 import { ENTITY_RECORD, type EntityProjection, type EntityRecord } from './entity-repository.js';
+import { recordVectorChanges } from './vector-changes.js';
 
 /** The k-NN indexes: entity text vectors, per-image vectors and their style-robust vectors. */
 export const VECTOR_INDEXES = {
@@ -165,6 +166,7 @@ export async function setEntityTextVectors(
      SET e.textEmbedding = item.vector, e.textEncoder = $fingerprint`,
     { vectors, fingerprint },
   );
+  await recordVectorChanges(tx, { entityIds: vectors.map((item) => item.id) });
 }
 
 export async function setImageVectors(
@@ -182,6 +184,7 @@ export async function setImageVectors(
      SET i.embedding = item.vector, i.robustEmbedding = item.robust, i.imageEncoder = $fingerprint`,
     { vectors, fingerprint },
   );
+  await recordVectorChanges(tx, { imageSha256s: vectors.map((item) => item.sha256) });
 }
 
 export interface VectorHit<E = EntityRecord> {

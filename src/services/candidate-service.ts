@@ -10,6 +10,7 @@ import type { Graph } from '../neo4j/driver.js';
 import {
   ENTITY_KEY,
   ENTITY_RECORD,
+  findEntitiesAs,
   searchFullText,
   type EntityKey,
   type EntityProjection,
@@ -17,6 +18,9 @@ import {
 } from '../neo4j/entity-repository.js';
 import { searchEntityImages, searchEntityText } from '../neo4j/vector-repository.js';
 import type { EntityEncoders, PixelBox } from './encoders.js';
+import type { DenseHit, VectorKind } from '../vectors/dense-index.js';
+import type { DenseSearch } from '../vectors/vector-sync.js';
+import type { Tx } from '../neo4j/driver.js';
 
 export interface CandidateQuery {
   readonly mention?: string | null;
@@ -35,7 +39,7 @@ export interface PreparedCandidateQuery {
   readonly textVector: Float32Array | null;
   /** The image encoder's vector of the image or box; null: no dense image retrieval. */
   readonly imageVector: Float32Array | null;
-  /** Its style-robust vector (`ImageVectorEncoder.robust`); null or absent: none searched. */
+  /** Its style-robust vector (`ImageVectorEncoder.encodeImageVectors`); null or absent: none searched. */
   readonly robustImageVector?: Float32Array | null;
   readonly limit: number;
   readonly domain: string | null;
@@ -61,6 +65,8 @@ export class CandidateService {
     private readonly graph: Graph,
     private readonly limits: Config['limits'],
     private readonly encoders: EntityEncoders | null,
+    /** The in-process vector index (POLYLINK_VECTOR_SEARCH=memory); null: Neo4j's vector indexes. */
+    private readonly dense: DenseSearch | null = null,
   ) {}
 
   async generate(query: CandidateQuery): Promise<Candidate[]> {
@@ -133,6 +139,8 @@ export class CandidateService {
       // A lone word may itself be an acronym ("NASA") stored among the initialisms.
       ...(tokenize(mention).length === 1 ? [foldText(mention)] : []),
     ]);
+    // In memory mode the k-NN runs here, before the transaction; its hits are key records.
+    const inMemory = this.dense ? await this.searchInMemory(query) : null;
     const found = await this.graph.read('candidates', async (tx) => ({
       bm25: textQuery
         ? await searchFullText(tx, 'entity_text', textQuery, { limit, domain, projection })
@@ -144,37 +152,47 @@ export class CandidateService {
             projection,
           })
         : [],
-      denseText:
-        textVector && this.encoders?.text
-          ? await searchEntityText(tx, {
-              vector: Array.from(textVector),
-              fingerprint: this.encoders.text.fingerprint,
-              limit,
-              domain,
-              projection,
-            })
-          : [],
-      denseImage:
-        imageVector && this.encoders?.image
-          ? await searchEntityImages(tx, {
-              vector: Array.from(imageVector),
-              fingerprint: this.encoders.image.fingerprint,
-              limit,
-              domain,
-              projection,
-            })
-          : [],
-      denseImageRobust:
-        robustImageVector && this.encoders?.image?.robustDimension
-          ? await searchEntityImages(tx, {
-              index: 'imageRobust',
-              vector: Array.from(robustImageVector),
-              fingerprint: this.encoders.image.fingerprint,
-              limit,
-              domain,
-              projection,
-            })
-          : [],
+      ...(inMemory
+        ? await resolveHits(tx, inMemory, projection)
+        : {
+            denseText:
+              textVector && this.encoders?.text
+                ? cosines(
+                    await searchEntityText(tx, {
+                      vector: Array.from(textVector),
+                      fingerprint: this.encoders.text.fingerprint,
+                      limit,
+                      domain,
+                      projection,
+                    }),
+                  )
+                : [],
+            denseImage:
+              imageVector && this.encoders?.image
+                ? cosines(
+                    await searchEntityImages(tx, {
+                      vector: Array.from(imageVector),
+                      fingerprint: this.encoders.image.fingerprint,
+                      limit,
+                      domain,
+                      projection,
+                    }),
+                  )
+                : [],
+            denseImageRobust:
+              robustImageVector && this.encoders?.image?.robustDimension
+                ? cosines(
+                    await searchEntityImages(tx, {
+                      index: 'imageRobust',
+                      vector: Array.from(robustImageVector),
+                      fingerprint: this.encoders.image.fingerprint,
+                      limit,
+                      domain,
+                      projection,
+                    }),
+                  )
+                : [],
+          }),
     }));
     const rules = found.pool
       // A node deleted while the query ran can read back without its name (read committed).
@@ -185,24 +203,70 @@ export class CandidateService {
       }))
       .filter(({ matches }) => matches.length > 0);
     const dense: DenseHits<E>[] = [
-      {
-        generator: 'DENSE_TEXT',
-        hits: found.denseText.map((hit) => ({ entity: hit.entity, cosine: cosineOf(hit.score) })),
-      },
-      {
-        generator: 'DENSE_IMAGE',
-        hits: found.denseImage.map((hit) => ({ entity: hit.entity, cosine: cosineOf(hit.score) })),
-      },
-      {
-        generator: 'DENSE_IMAGE_ROBUST',
-        hits: found.denseImageRobust.map((hit) => ({
-          entity: hit.entity,
-          cosine: cosineOf(hit.score),
-        })),
-      },
+      { generator: 'DENSE_TEXT', hits: found.denseText },
+      { generator: 'DENSE_IMAGE', hits: found.denseImage },
+      { generator: 'DENSE_IMAGE_ROBUST', hits: found.denseImageRobust },
     ];
     return mergeCandidates({ bm25: found.bm25, rules, dense }, (entity) => entity.id, limit);
   }
+
+  /** The three dense lists from the in-process index (exact top-k; same filters as in Neo4j). */
+  private async searchInMemory(query: PreparedCandidateQuery): Promise<InMemoryHits> {
+    const dense = this.dense!;
+    const { textVector, imageVector, limit, domain } = query;
+    const robustImageVector = query.robustImageVector ?? null;
+    const run = (kind: VectorKind, vector: Float32Array | null, enabled: boolean) =>
+      vector && enabled ? dense.search(kind, { vector, limit, domain }) : Promise.resolve([]);
+    const [denseText, denseImage, denseImageRobust] = await Promise.all([
+      run('text', textVector, Boolean(this.encoders?.text)),
+      run('image', imageVector, Boolean(this.encoders?.image)),
+      run('imageRobust', robustImageVector, Boolean(this.encoders?.image?.robustDimension)),
+    ]);
+    return { denseText, denseImage, denseImageRobust };
+  }
+}
+
+interface InMemoryHits {
+  readonly denseText: readonly DenseHit[];
+  readonly denseImage: readonly DenseHit[];
+  readonly denseImageRobust: readonly DenseHit[];
+}
+
+type CosineHits<E> = { entity: E; cosine: number }[];
+
+function cosines<E>(hits: readonly { entity: E; score: number }[]): CosineHits<E> {
+  return hits.map((hit) => ({ entity: hit.entity, cosine: cosineOf(hit.score) }));
+}
+
+/**
+ * In-memory hits as records of the projection: the index holds the key fields, so `ENTITY_KEY`
+ * (linkImage) needs no query; other projections are read by id in the candidates transaction,
+ * which also drops an entity deleted since the index last heard of it.
+ */
+async function resolveHits<E extends EntityKey>(
+  tx: Tx,
+  hits: InMemoryHits,
+  projection: EntityProjection<E>,
+): Promise<{
+  denseText: CosineHits<E>;
+  denseImage: CosineHits<E>;
+  denseImageRobust: CosineHits<E>;
+}> {
+  const lists = [hits.denseText, hits.denseImage, hits.denseImageRobust];
+  let records: ReadonlyMap<string, E>;
+  if ((projection as EntityProjection<unknown>) === ENTITY_KEY) {
+    records = new Map(lists.flat().map((hit) => [hit.entity.id, hit.entity as E]));
+  } else {
+    const ids = [...new Set(lists.flat().map((hit) => hit.entity.id))];
+    records = ids.length > 0 ? await findEntitiesAs(tx, ids, projection) : new Map();
+  }
+  const [denseText, denseImage, denseImageRobust] = lists.map((list) =>
+    list.flatMap((hit) => {
+      const entity = records.get(hit.entity.id);
+      return entity ? [{ entity, cosine: hit.cosine }] : [];
+    }),
+  );
+  return { denseText: denseText!, denseImage: denseImage!, denseImageRobust: denseImageRobust! };
 }
 
 /**

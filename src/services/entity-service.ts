@@ -56,6 +56,11 @@ export interface EntityServiceDeps {
   readonly logger: Logger;
   /** Null when the service runs without a model bundle: vectors are then computed later. */
   readonly encoders: EntityEncoders | null;
+  /**
+   * Called once a write committed: the in-process vector index applies it before the mutation
+   * returns (src/vectors/vector-sync.ts). Absent when dense retrieval runs in Neo4j.
+   */
+  readonly vectorsWritten?: () => Promise<void>;
 }
 
 function describeImage(entityId: string, index: number): string {
@@ -117,8 +122,21 @@ export class EntityService {
       await this.discardUnreferencedImages(newlyStored);
       throw error;
     }
+    if (results.some((result) => result.status === 'CREATED')) await this.syncVectors();
     await this.ensureImageFiles(images);
     return results;
+  }
+
+  /** Applies committed writes to the in-process vector index; a failure leaves it to the poll. */
+  private async syncVectors(): Promise<void> {
+    try {
+      await this.deps.vectorsWritten?.();
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: error },
+        'in-process vector index not updated; the poll retries',
+      );
+    }
   }
 
   async update(rawId: string, patch: EntityPatch, signal?: AbortSignal): Promise<EntityRecord> {
@@ -158,6 +176,7 @@ export class EntityService {
       await this.discardUnreferencedImages(newlyStored);
       throw error;
     }
+    await this.syncVectors();
     await this.ensureImageFiles(images);
     await this.removeImageFiles(removedImages);
     const [updated] = await this.deps.graph.read('updateEntity.reload', (tx) =>
@@ -173,6 +192,7 @@ export class EntityService {
       entities.deleteEntity(tx, id),
     );
     if (!result.deleted) throw new NotFoundError('Entity', id);
+    await this.syncVectors();
     await this.removeImageFiles(result.removedImages);
     return { id, removedImages: result.removedImages };
   }
@@ -428,10 +448,11 @@ export class EntityService {
     const ids = writes.map((write) => write.id);
     const existing = await entities.findContentHashes(tx, ids);
     const statuses = new Map<string, RegistrationStatus>();
+    const created: EntityWrite[] = [];
     for (const write of writes) {
       const storedHash = existing.get(write.id);
       if (storedHash === undefined) {
-        await entities.createEntity(tx, write);
+        created.push(write);
         statuses.set(write.id, 'CREATED');
       } else if (storedHash === write.contentHash) {
         statuses.set(write.id, 'UNCHANGED');
@@ -442,6 +463,7 @@ export class EntityService {
         );
       }
     }
+    await entities.createEntities(tx, created);
     const records = new Map((await entities.findEntitiesByIds(tx, ids)).map((e) => [e.id, e]));
     return writes.map((write) => {
       const entity = records.get(write.id);

@@ -50,6 +50,7 @@ describe('parseConfig: defaults', () => {
         spinning: false,
         candidateVectorCache: 100_000,
       },
+      vectors: { search: 'neo4j', pollMs: 1000, loadPageSize: 500 },
       linking: { mentionOverlap: 'longest-first', maxProposedRegions: 10, contrastProposals: true },
       limits: {
         maxBatchSize: 100,
@@ -135,6 +136,26 @@ describe('parseConfig: linking', () => {
     ).toBe(false);
     expect(() => parseConfig({ POLYLINK_CONTRAST_PROPOSALS: 'maybe' }, CWD)).toThrow(
       /POLYLINK_CONTRAST_PROPOSALS/,
+    );
+  });
+});
+
+describe('parseConfig: vectors', () => {
+  it('reads where dense retrieval runs and how the in-process index follows the graph', () => {
+    const config = parseConfig(
+      {
+        POLYLINK_VECTOR_SEARCH: 'Memory',
+        POLYLINK_VECTOR_POLL_MS: '250',
+        POLYLINK_VECTOR_LOAD_PAGE: '64',
+      },
+      CWD,
+    );
+    expect(config.vectors).toEqual({ search: 'memory', pollMs: 250, loadPageSize: 64 });
+    expect(() => parseConfig({ POLYLINK_VECTOR_SEARCH: 'faiss' }, CWD)).toThrow(
+      /POLYLINK_VECTOR_SEARCH/,
+    );
+    expect(() => parseConfig({ POLYLINK_VECTOR_LOAD_PAGE: '0' }, CWD)).toThrow(
+      /POLYLINK_VECTOR_LOAD_PAGE/,
     );
   });
 });

@@ -1,0 +1,369 @@
+import type { EntityKey } from '../neo4j/entity-repository.js';
+import { jsScorer, type RowScorer } from './row-scorer.js';
+
+/**
+ * The k-NN side of candidate generation in process: per kind of vector one contiguous Float32Array
+ * matrix (a row per vector), exact cosine top-k by dot products (every stored vector is
+ * L2-normalised), the best row per entity, an optional domain filter. Pure data structure: what
+ * goes in and when is `VectorSync`'s business (src/vectors/vector-sync.ts). The scores of all rows
+ * come from a `RowScorer` (ONNX Runtime's MatMul in the service, plain JS by default); the domain
+ * filter, the best row per entity and the top-k run over them here.
+ *
+ * Rows: `text` has one row per entity with a current text vector; `image` and `imageRobust` one
+ * row per (entity, image) pair with a current vector, so an image shared by two entities is a row
+ * of each (an image hit is an entity hit, best image per entity). Replacing or removing an entity
+ * marks its rows dead; dead rows are skipped by the search and reclaimed by compaction once they
+ * are a quarter of the matrix.
+ */
+
+export type VectorKind = 'text' | 'image' | 'imageRobust';
+export const VECTOR_KINDS: readonly VectorKind[] = ['text', 'image', 'imageRobust'];
+
+/** An entity as the index holds it: the key fields a candidate list needs, its domain and vectors. */
+export interface EntityVectors {
+  readonly key: EntityKey;
+  readonly domain: string;
+  /** Null: no current text vector (missing, or made by other weights). */
+  readonly text: ArrayLike<number> | null;
+  /** Its images with a current vector, in position order. */
+  readonly images: readonly {
+    readonly sha256: string;
+    readonly vector: ArrayLike<number> | null;
+    readonly robust: ArrayLike<number> | null;
+  }[];
+}
+
+export interface DenseHit {
+  readonly entity: EntityKey;
+  /** Cosine similarity of the query and the entity's best row. */
+  readonly cosine: number;
+  /** For image kinds: the image whose row matched best. */
+  readonly imageSha256?: string;
+}
+
+export interface DenseQuery {
+  readonly vector: ArrayLike<number>;
+  readonly limit: number;
+  readonly domain: string | null;
+}
+
+/** What the index holds and how much memory its matrices take. */
+export interface DenseIndexStats {
+  readonly entities: number;
+  readonly rows: Readonly<Record<VectorKind, { live: number; dead: number; dimension: number }>>;
+  /** Bytes of the matrices and row bookkeeping (allocated capacity, not only live rows). */
+  readonly matrixBytes: number;
+}
+
+const INITIAL_ROWS = 1024;
+
+/** One kind's rows: vectors in one Float32Array, the owning entity slot of each (-1: dead). */
+class VectorMatrix {
+  data: Float32Array;
+  owner: Int32Array;
+  sha256: (string | undefined)[] = [];
+  rows = 0;
+  dead = 0;
+  /** Incremented when rows move (compaction): a search that awaited its scores across it retries. */
+  generation = 0;
+
+  constructor(readonly dimension: number) {
+    this.data = new Float32Array(INITIAL_ROWS * dimension);
+    this.owner = new Int32Array(INITIAL_ROWS);
+  }
+
+  get capacity(): number {
+    return this.owner.length;
+  }
+
+  append(vector: ArrayLike<number>, slot: number, sha256: string | undefined): number {
+    if (vector.length !== this.dimension) {
+      throw new Error(`vector of ${vector.length} dimensions for an index of ${this.dimension}`);
+    }
+    if (this.rows === this.capacity) this.grow(this.capacity * 2);
+    const row = this.rows;
+    this.data.set(vector, row * this.dimension);
+    this.owner[row] = slot;
+    this.sha256[row] = sha256;
+    this.rows += 1;
+    return row;
+  }
+
+  kill(row: number): void {
+    if (this.owner[row] === -1) return;
+    this.owner[row] = -1;
+    this.sha256[row] = undefined;
+    this.dead += 1;
+  }
+
+  private grow(capacity: number): void {
+    const data = new Float32Array(capacity * this.dimension);
+    data.set(this.data.subarray(0, this.rows * this.dimension));
+    const owner = new Int32Array(capacity);
+    owner.set(this.owner.subarray(0, this.rows));
+    this.data = data;
+    this.owner = owner;
+  }
+
+  /** Moves live rows down over dead ones; returns old row -> new row (-1: dropped). */
+  compact(): Int32Array {
+    const moved = new Int32Array(this.rows).fill(-1);
+    const d = this.dimension;
+    let next = 0;
+    for (let row = 0; row < this.rows; row += 1) {
+      if (this.owner[row] === -1) continue;
+      if (next !== row) {
+        this.data.copyWithin(next * d, row * d, (row + 1) * d);
+        this.owner[next] = this.owner[row]!;
+        this.sha256[next] = this.sha256[row];
+      }
+      moved[row] = next;
+      next += 1;
+    }
+    this.sha256.length = next;
+    this.rows = next;
+    this.dead = 0;
+    this.generation += 1;
+    return moved;
+  }
+
+  get bytes(): number {
+    return this.data.byteLength + this.owner.byteLength + this.sha256.length * 8;
+  }
+}
+
+interface Slot {
+  key: EntityKey;
+  domain: number;
+  rows: Record<VectorKind, number[]>;
+}
+
+/** Ranking of hits: higher cosine first, then smaller entity id (Neo4j's `ORDER BY score DESC, e.id`). */
+function better(aScore: number, aId: string, bScore: number, bId: string): boolean {
+  return aScore > bScore || (aScore === bScore && aId < bId);
+}
+
+export class DenseVectorIndex {
+  private readonly matrices = new Map<VectorKind, VectorMatrix>();
+  private readonly slots: (Slot | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
+  private readonly slotById = new Map<string, number>();
+  private readonly domainIds = new Map<string, number>();
+  /** Per slot, the best score of the current query (scratch, sized with the slots). */
+  private best = new Float64Array(0);
+  private bestRow = new Int32Array(0);
+
+  /**
+   * Dimensions per kind; a kind left out (no such encoder) holds nothing and finds nothing.
+   * `minDeadRows`: a matrix is compacted once it has this many dead rows and they are a quarter.
+   */
+  constructor(
+    dimensions: Partial<Record<VectorKind, number>>,
+    private readonly options: { readonly minDeadRows?: number; readonly scorer?: RowScorer } = {},
+  ) {
+    for (const kind of VECTOR_KINDS) {
+      const dimension = dimensions[kind];
+      if (dimension) this.matrices.set(kind, new VectorMatrix(dimension));
+    }
+  }
+
+  has(kind: VectorKind): boolean {
+    return this.matrices.has(kind);
+  }
+
+  get size(): number {
+    return this.slotById.size;
+  }
+
+  /** Adds or replaces an entity (its rows of every kind). */
+  upsert(entity: EntityVectors): void {
+    this.remove(entity.key.id);
+    const slot = this.freeSlots.pop() ?? this.slots.length;
+    const rows: Record<VectorKind, number[]> = { text: [], image: [], imageRobust: [] };
+    const text = this.matrices.get('text');
+    if (text && entity.text) rows.text.push(text.append(entity.text, slot, undefined));
+    const image = this.matrices.get('image');
+    const robust = this.matrices.get('imageRobust');
+    for (const { sha256, vector, robust: robustVector } of entity.images) {
+      if (image && vector) rows.image.push(image.append(vector, slot, sha256));
+      if (robust && robustVector) rows.imageRobust.push(robust.append(robustVector, slot, sha256));
+    }
+    this.slots[slot] = { key: entity.key, domain: this.domainId(entity.domain), rows };
+    this.slotById.set(entity.key.id, slot);
+    this.compactIfSparse();
+  }
+
+  /** Removes an entity; true when it was there. */
+  remove(id: string): boolean {
+    const slot = this.slotById.get(id);
+    if (slot === undefined) return false;
+    const entry = this.slots[slot]!;
+    for (const kind of VECTOR_KINDS) {
+      const matrix = this.matrices.get(kind);
+      for (const row of entry.rows[kind]) matrix?.kill(row);
+    }
+    this.slots[slot] = undefined;
+    this.freeSlots.push(slot);
+    this.slotById.delete(id);
+    return true;
+  }
+
+  /** Empties the index (a full reload follows). */
+  clear(): void {
+    for (const id of [...this.slotById.keys()]) this.remove(id);
+    for (const matrix of this.matrices.values()) matrix.compact();
+  }
+
+  ids(): IterableIterator<string> {
+    return this.slotById.keys();
+  }
+
+  /**
+   * The `limit` entities nearest to the query by their best row of `kind`, best first; ties by
+   * entity id. Exact: every live row is scored.
+   */
+  async search(kind: VectorKind, query: DenseQuery): Promise<DenseHit[]> {
+    const matrix = this.matrices.get(kind);
+    if (!matrix || query.limit < 1) return [];
+    const d = matrix.dimension;
+    if (query.vector.length !== d) {
+      throw new Error(`query of ${query.vector.length} dimensions for an index of ${d}`);
+    }
+    const q = query.vector instanceof Float32Array ? query.vector : Float32Array.from(query.vector);
+    let domain = -1;
+    if (query.domain !== null) {
+      const id = this.domainIds.get(query.domain);
+      if (id === undefined) return [];
+      domain = id;
+    }
+    const scorer = this.options.scorer ?? jsScorer;
+    for (;;) {
+      // Rows appended while the scores are computed lie past `rows` and wait for the next search;
+      // rows killed meanwhile are skipped below; only compaction moves rows, and then we rescore.
+      const { generation, rows } = matrix;
+      const scores = await scorer.score(matrix.data, rows, d, q);
+      if (matrix.generation === generation) {
+        return this.rank(matrix, scores, { rows, domain, limit: query.limit });
+      }
+    }
+  }
+
+  /** The best row per entity over the scores, filtered by domain, then the top `limit`. */
+  private rank(
+    matrix: VectorMatrix,
+    scores: ArrayLike<number>,
+    { rows, domain, limit }: { rows: number; domain: number; limit: number },
+  ): DenseHit[] {
+    if (this.best.length < this.slots.length) {
+      this.best = new Float64Array(this.slots.length * 2).fill(-Infinity);
+      this.bestRow = new Int32Array(this.slots.length * 2);
+    }
+    const { best, bestRow, slots } = this;
+    const touched: number[] = [];
+    const { owner } = matrix;
+    for (let row = 0; row < rows; row += 1) {
+      const slot = owner[row]!;
+      if (slot < 0) continue;
+      if (domain >= 0 && slots[slot]!.domain !== domain) continue;
+      const score = scores[row]!;
+      const current = best[slot]!;
+      if (current === -Infinity) touched.push(slot);
+      if (score > current) {
+        best[slot] = score;
+        bestRow[slot] = row;
+      }
+    }
+    const top = topK(touched, limit, best, slots);
+    const hits = top.map((slot) => {
+      const entry = slots[slot]!;
+      const sha256 = matrix.sha256[bestRow[slot]!];
+      return {
+        entity: entry.key,
+        cosine: best[slot]!,
+        ...(sha256 !== undefined ? { imageSha256: sha256 } : {}),
+      };
+    });
+    for (const slot of touched) best[slot] = -Infinity;
+    return hits;
+  }
+
+  stats(): DenseIndexStats {
+    const rows = {} as Record<VectorKind, { live: number; dead: number; dimension: number }>;
+    let matrixBytes = 0;
+    for (const kind of VECTOR_KINDS) {
+      const matrix = this.matrices.get(kind);
+      rows[kind] = {
+        live: matrix ? matrix.rows - matrix.dead : 0,
+        dead: matrix?.dead ?? 0,
+        dimension: matrix?.dimension ?? 0,
+      };
+      matrixBytes += matrix?.bytes ?? 0;
+    }
+    return { entities: this.size, rows, matrixBytes: matrixBytes + this.best.byteLength * 1.5 };
+  }
+
+  private domainId(domain: string): number {
+    let id = this.domainIds.get(domain);
+    if (id === undefined) {
+      id = this.domainIds.size;
+      this.domainIds.set(domain, id);
+    }
+    return id;
+  }
+
+  private compactIfSparse(): void {
+    for (const kind of VECTOR_KINDS) {
+      const matrix = this.matrices.get(kind);
+      const minDead = this.options.minDeadRows ?? 1024;
+      if (!matrix || matrix.dead < minDead || matrix.dead * 4 < matrix.rows) continue;
+      const moved = matrix.compact();
+      for (const entry of this.slots) {
+        if (entry) entry.rows[kind] = entry.rows[kind].map((row) => moved[row]!);
+      }
+    }
+  }
+}
+
+/**
+ * The `limit` best slots of `candidates` by `scores` (ties: smaller entity id), best first: a
+ * bounded min-heap whose root is the worst kept, O(n log k).
+ */
+function topK(
+  candidates: readonly number[],
+  limit: number,
+  scores: Float64Array,
+  slots: readonly (Slot | undefined)[],
+): number[] {
+  const heap: number[] = [];
+  const worse = (a: number, b: number) =>
+    better(scores[b]!, slots[b]!.key.id, scores[a]!, slots[a]!.key.id);
+  const siftDown = (start: number) => {
+    let i = start;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let worst = i;
+      if (left < heap.length && worse(heap[left]!, heap[worst]!)) worst = left;
+      if (right < heap.length && worse(heap[right]!, heap[worst]!)) worst = right;
+      if (worst === i) return;
+      [heap[i], heap[worst]] = [heap[worst]!, heap[i]!];
+      i = worst;
+    }
+  };
+  for (const slot of candidates) {
+    if (heap.length < limit) {
+      heap.push(slot);
+      let i = heap.length - 1;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!worse(heap[i]!, heap[parent]!)) break;
+        [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+        i = parent;
+      }
+    } else if (worse(heap[0]!, slot)) {
+      heap[0] = slot;
+      siftDown(0);
+    }
+  }
+  return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
+}
