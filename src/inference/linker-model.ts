@@ -56,7 +56,10 @@ export interface LinkerManifest {
  * changes no candidate vector.
  */
 export interface LinkerCalibration {
-  /** Region-only units: the linker's score plus this weight times the DENSE_IMAGE cosine. */
+  /**
+   * Region-only units: the linker's score plus this weight times the region's image cosine
+   * (DENSE_IMAGE_ROBUST when the bundle has the style-robust head, else DENSE_IMAGE).
+   */
   readonly regionDenseImageWeight: number;
   /** NIL thresholds per task and unit kind (`pair`, `mention`, `region`); a kind left out keeps `thresholds`. */
   readonly thresholds: Readonly<Record<string, Readonly<Record<string, number | null>>>>;

@@ -232,6 +232,17 @@ async function recreateVectorIndexes(quantization: boolean): Promise<void> {
       d: writer.textDimension,
     },
     { name: 'image_embedding', label: 'Image', property: 'embedding', d: writer.imageDimension },
+    // The default bundle's style-robust vectors (DENSE_IMAGE_ROBUST), when it has the head.
+    ...(writer.app.backend.encoders?.image?.robustDimension
+      ? [
+          {
+            name: 'image_robust_embedding',
+            label: 'Image',
+            property: 'robustEmbedding',
+            d: writer.app.backend.encoders.image.robustDimension,
+          },
+        ]
+      : []),
   ];
   for (const index of indexes) {
     await writer.graph.runAutoCommit(`DROP INDEX ${index.name} IF EXISTS`);

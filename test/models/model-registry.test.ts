@@ -5,6 +5,7 @@ import { parseConfig } from '../../src/config.js';
 import { decodeRgb } from '../helpers/decode.js';
 import { createModelRegistry, type ModelRegistry } from '../../src/inference/model-registry.js';
 import { imageVectorEncoderFactory } from '../../src/inference/image-vector-encoder.js';
+import { mirrorRgb } from '../../src/inference/image-preprocess.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
@@ -27,7 +28,7 @@ const fixture = (file: string) => readFile(path.join(PROJECT_ROOT, 'test/fixture
 describe('model registry over the default bundle', () => {
   it('exposes text and image vector encoders with the manifest dimensions and fingerprints', async () => {
     const { text, image } = registry.encoders;
-    expect(registry.manifest.id).toBe('polylink-default@1.2.0');
+    expect(registry.manifest.id).toBe('polylink-default@1.3.0');
     expect(text?.dimension).toBe(384);
     expect(text?.fingerprint).toMatch(/^text:[0-9a-f]{16}$/);
     expect(image?.dimension).toBe(1280);
@@ -61,6 +62,42 @@ describe('model registry over the default bundle', () => {
       });
       expect(largest).toBeLessThan(1e-6);
     }
+  });
+
+  it('gives each picture a style-robust vector from its plain and mirrored views, crops included', async () => {
+    const image = registry.encoders.image!;
+    const { imageRobust } = registry.manifest.components;
+    expect(image.robustDimension).toBe(256);
+    // One fingerprint names both vectors, so a new head makes stored images stale.
+    expect(image.fingerprint).toBe(
+      `${registry.manifest.components.image!.fingerprint}+${imageRobust!.fingerprint}`,
+    );
+    const bytes = await fixture('darknet-dog.jpg');
+    const box = { x: 120, y: 200, width: 220, height: 340 };
+    const vectors = await image.encodeImageVectors(bytes, box);
+    expect(Array.from(vectors.embedding)).toEqual(Array.from(await image.encodeImage(bytes, box)));
+    expect(vectors.robust).toHaveLength(256);
+    expect(Math.hypot(...vectors.robust!)).toBeCloseTo(1, 4);
+    const decoded = await decodeRgb(bytes);
+    const [crop] = await image.decoded!.embedCrops(decoded, [box]);
+    const [robustCrop] = await image.decoded!.robustCrops!(decoded, [box], [crop!]);
+    let largest = 0;
+    robustCrop!.forEach((value, i) => {
+      largest = Math.max(largest, Math.abs(value - vectors.robust![i]!));
+    });
+    expect(largest).toBeLessThan(1e-5);
+    // The mirrored view counts: the robust vector of the mirrored picture is the same one.
+    const whole = await image.encodeImageVectors(bytes);
+    const [mirroredRobust] = await image.decoded!.robustCrops!(
+      mirrorRgb(decoded),
+      [{ x: 0, y: 0, width: decoded.width, height: decoded.height }],
+      await image.decoded!.embedCrops(mirrorRgb(decoded), [
+        { x: 0, y: 0, width: decoded.width, height: decoded.height },
+      ]),
+    );
+    let cosine = 0;
+    whole.robust!.forEach((value, i) => (cosine += value * mirroredRobust![i]!));
+    expect(cosine).toBeGreaterThan(0.999);
   });
 
   it('loads the detector, faces and OCR once, on first use, and they read real images', async () => {

@@ -445,8 +445,9 @@ export type NilThresholds = {
   /** A mention and a region linked together. */
   readonly pair?: Maybe<Scalars['Float']['output']>;
   /**
-   * A region alone. Its score is the linker's plus the region's DENSE_IMAGE cosine times a weight
-   * chosen on a held-out source, when the linker's release has one.
+   * A region alone. Its candidates are ordered by the linker's score plus the region's image cosine
+   * (DENSE_IMAGE_ROBUST with the bundle's style-robust head, else DENSE_IMAGE) times a weight chosen
+   * on a held-out source, when the linker's release has one; NIL is held to the best linker score.
    */
   readonly region?: Maybe<Scalars['Float']['output']>;
 };
