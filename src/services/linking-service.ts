@@ -463,11 +463,23 @@ export class LinkingService {
       features: await models.image.regionFeatures(image.decoded, boxes),
       crops: await models.image.embedCrops(image.decoded, boxes),
     }));
-    const robustVectors = models.image.robustCrops
-      ? await clock.time('encode-regions', () =>
-          models.image.robustCrops!(image.decoded, boxes, crops),
-        )
-      : [];
+    // Only a region in no pair becomes a region-only unit and reads the robust list; with given
+    // pairs (V&T-KG) the others skip the mirrored pass and the search.
+    const paired = new Set(request.pairs?.map((pair) => pair.region) ?? []);
+    const lone = boxes.flatMap((box, index) => (paired.has(index) ? [] : [{ box, index }]));
+    const robustCrops = models.image.robustCrops;
+    const loneRobust =
+      robustCrops && lone.length > 0
+        ? await clock.time('encode-regions', () =>
+            robustCrops(
+              image.decoded,
+              lone.map(({ box }) => box),
+              lone.map(({ index }) => crops[index]!),
+            ),
+          )
+        : [];
+    const robustVectors: (Float32Array | null)[] = boxes.map(() => null);
+    lone.forEach(({ index }, row) => (robustVectors[index] = loneRobust[row] ?? null));
     const noText = { mention: '', textVector: null } as const;
     const [regionLists, regionRobustLists] = await clock.time('candidates', () =>
       Promise.all([
@@ -478,7 +490,9 @@ export class LinkingService {
         // trained on; only region-only units read it (makeUnit, regionEvidence).
         Promise.all(
           robustVectors.map((robustImageVector) =>
-            this.searchKeys(request, { ...noText, imageVector: null, robustImageVector }, keys),
+            robustImageVector
+              ? this.searchKeys(request, { ...noText, imageVector: null, robustImageVector }, keys)
+              : EMPTY_LIST,
           ),
         ),
       ]),
