@@ -1,3 +1,4 @@
+import { clipBox, type PixelBox } from '../geometry/box.js';
 import type { Config } from '../config.js';
 import { BadInputError } from '../errors.js';
 import { anyTermQuery } from '../candidates/lucene.js';
@@ -5,7 +6,6 @@ import { mergeCandidates, type DenseHits, type MergedCandidate } from '../candid
 import { matchRules } from '../candidates/rules.js';
 import { contentTokens, foldText, initialism, tokenize } from '../candidates/text-normalize.js';
 import { imageDimensions } from '../images/image-decoding.js';
-import { clipBox } from '../linking/regions.js';
 import type { Graph } from '../neo4j/driver.js';
 import {
   ENTITY_KEY,
@@ -17,7 +17,7 @@ import {
   type EntityRecord,
 } from '../neo4j/entity-repository.js';
 import { searchEntityImages, searchEntityText } from '../neo4j/vector-repository.js';
-import type { EntityEncoders, PixelBox } from './encoders.js';
+import type { EntityEncoders } from './encoders.js';
 import type { DenseHit, VectorKind } from '../vectors/dense-index.js';
 import type { DenseSearch } from '../vectors/vector-sync.js';
 import type { Tx } from '../neo4j/driver.js';

@@ -1,3 +1,4 @@
+import { toTuple } from '../geometry/box.js';
 import type { Config } from '../config.js';
 import { BadInputError, UniquenessViolationError } from '../errors.js';
 import { inspectImage, type InspectedImage } from '../images/image-decoding.js';
@@ -417,7 +418,7 @@ export class LinkingService {
         mentionPositions: text.positions,
         regions: regions.map(({ box }, index) => ({
           features: features[index]!,
-          geometry: boxGeometry([box.x, box.y, box.width, box.height], width, height),
+          geometry: boxGeometry(toTuple(box), width, height),
         })),
       },
       sources: { mentionLists, regionLists, regionRobustLists, layout: models.layout },
