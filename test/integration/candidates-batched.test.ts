@@ -26,6 +26,8 @@ const NATIONS = 'var/demo/freeciv/entities.jsonl';
 const COUNT = 200;
 
 let t: TestApp;
+/** A second app on the same graph with the in-process vector index (started after registration). */
+let memory: TestApp;
 let service: CandidateService;
 let nations: ImportLine[];
 
@@ -48,10 +50,11 @@ beforeAll(async () => {
     await t.app.services.entities.registerMany(inputs.slice(start, start + 50));
   }
   service = new CandidateService(t.app.backend.graph, t.config.limits, t.app.backend.encoders);
+  memory = await startTestApp({ POLYLINK_VECTOR_SEARCH: 'memory' });
 }, 600_000);
 
 afterAll(async () => {
-  await t?.close();
+  await Promise.all([t?.close(), memory?.close()]);
 }, 120_000);
 
 /** Mention texts as a caption's would be: names, aliases, initialisms, phrases, noise. */
@@ -119,6 +122,19 @@ describe('searchKeysMany', () => {
       );
     });
   }
+
+  it('gives the same lists with the in-process vector index (POLYLINK_VECTOR_SEARCH=memory)', async () => {
+    const inMemory = memory.app.services.candidates as CandidateService;
+    const queries = await queriesFor(mentionTexts(), t.domain, 100);
+    const batched = await inMemory.searchKeysMany(queries);
+    const alone = await Promise.all(queries.map((query) => inMemory.searchKeys(query)));
+    for (const [i, query] of queries.entries()) {
+      expect([query.mention, shape(batched[i]!)]).toEqual([query.mention, shape(alone[i]!)]);
+    }
+    expect(batched.flat().some((c) => c.generators.some((g) => g.generator === 'DENSE_TEXT'))).toBe(
+      true,
+    );
+  });
 
   it('answers no queries with no lists', async () => {
     expect(await service.searchKeysMany([])).toEqual([]);
