@@ -258,15 +258,3 @@ export function chooseThreshold(
   }
   return best;
 }
-
-/** CandidateService's limit on a mention; riddle mentions (whole descriptions) can be longer. */
-const MAX_MENTION = 500;
-
-/** The mention cut to MAX_MENTION characters, at a word boundary when there is one. */
-export function clipMention(text: string): string {
-  const trimmed = text.trim();
-  if (trimmed.length <= MAX_MENTION) return trimmed;
-  const cut = trimmed.slice(0, MAX_MENTION);
-  const space = cut.lastIndexOf(' ');
-  return (space > MAX_MENTION / 2 ? cut.slice(0, space) : cut).trim();
-}

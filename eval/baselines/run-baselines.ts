@@ -17,6 +17,7 @@ import {
 import { machine } from '../harness/machine.js';
 import { withCI } from '../harness/report.js';
 import { writeReport } from '../harness/score.js';
+import { candidateText } from '../../src/linking/link-input.js';
 import { writeFormatted } from '../harness/write.js';
 import { importBenchmarkKb, runNeo4jScript, writeJsonLines } from '../harness/benchmark-db.js';
 import { scorePredictions, type ScoreReport } from '../harness/scoring.js';
@@ -25,7 +26,6 @@ import {
   BASELINE_TITLES,
   BASELINES,
   chooseThreshold,
-  clipMention,
   predictQuery,
   type Baseline,
   type QueryCandidates,
@@ -65,7 +65,8 @@ async function generateFor(services: Services, query: GoldQuery): Promise<QueryC
   const bytes = new Uint8Array(await readFile(path.resolve(PROJECT_ROOT, query.image)));
   const mentions: RawCandidate[][] = [];
   for (const mention of query.mentions) {
-    const text = clipMention(mention.text);
+    // Riddle mentions (whole descriptions) can be longer than a candidate query takes.
+    const text = candidateText(mention.text);
     let list = mentionCache.get(text);
     if (list === undefined) {
       list =

@@ -1,3 +1,5 @@
+import { area as boxArea, fromTuple, intersectionArea } from '../../src/geometry/box.js';
+
 /** Pure geometry of the benchmark builder: boxes are [x, y, width, height] in pixels. */
 
 export type Box = [number, number, number, number];
@@ -29,20 +31,14 @@ export function alphaBBox(
   return x1 < 0 ? undefined : [x0, y0, x1 - x0 + 1, y1 - y0 + 1];
 }
 
+/** `area` of src/geometry/box.ts on a tuple. */
 export function area(b: Box): number {
-  return Math.max(0, b[2]) * Math.max(0, b[3]);
+  return boxArea(fromTuple(b));
 }
 
+/** `intersectionArea` of src/geometry/box.ts on tuples. */
 export function intersection(a: Box, b: Box): number {
-  const w = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
-  return w > 0 && h > 0 ? w * h : 0;
-}
-
-export function iou(a: Box, b: Box): number {
-  const i = intersection(a, b);
-  const u = area(a) + area(b) - i;
-  return u > 0 ? i / u : 0;
+  return intersectionArea(fromTuple(a), fromTuple(b));
 }
 
 export function boxInside(b: Box, width: number, height: number): boolean {

@@ -1,3 +1,4 @@
+import type { BoxTuple } from '../../src/geometry/box.js';
 import { readFile } from 'node:fs/promises';
 
 /**
@@ -6,7 +7,8 @@ import { readFile } from 'node:fs/promises';
  */
 
 /** `[x, y, width, height]` in pixels of the upright image. */
-export type Box = readonly [number, number, number, number];
+/** `[x, y, w, h]` in pixels of the upright image: src/geometry/box.ts's `BoxTuple`. */
+export type Box = BoxTuple;
 export type Span = readonly [number, number];
 
 export interface GoldMention {

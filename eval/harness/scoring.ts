@@ -1,3 +1,4 @@
+import { fromTuple, iou as boxIou } from '../../src/geometry/box.js';
 import type {
   Box,
   GoldQuery,
@@ -22,15 +23,9 @@ export const DEFAULT_SEED = 1;
 // ---------------------------------------------------------------------------------------------
 // Geometry and matching
 
+/** IoU of two `[x, y, w, h]` boxes: the service's (src/geometry/box.ts), same convention. */
 export function iou(a: Box, b: Box): number {
-  const [ax, ay, aw, ah] = a;
-  const [bx, by, bw, bh] = b;
-  const w = Math.min(ax + aw, bx + bw) - Math.max(ax, bx);
-  const h = Math.min(ay + ah, by + bh) - Math.max(ay, by);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  const union = aw * ah + bw * bh - inter;
-  return union > 0 ? inter / union : 0;
+  return boxIou(fromTuple(a), fromTuple(b));
 }
 
 /**

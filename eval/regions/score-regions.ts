@@ -12,6 +12,7 @@
  * load average is printed). One warm-up image (the first) is proposed twice; its first run is
  * not timed. Decoding is timed apart from proposing.
  */
+import { toTuple } from '../../src/geometry/box.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,7 +62,7 @@ interface Counts {
   proposed: number;
 }
 
-const toBox = (p: RegionProposal): Box => [p.box.x, p.box.y, p.box.width, p.box.height];
+const toBox = (p: RegionProposal): Box => toTuple(p.box);
 
 function count(results: readonly QueryResult[], cap: number): Counts {
   const counts: Counts = { queries: 0, gold: 0, matched: 0, proposed: 0 };

@@ -10,13 +10,13 @@
  *
  * Dev sets only: the test sets are scored once, by score-regions.ts, with the chosen defaults.
  */
+import { toTuple, type PixelBox } from '../../src/geometry/box.js';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../../src/config.js';
 import { decodeRgb, type DecodedImage } from '../../src/images/image-decoding.js';
-import type { CropBox } from '../../src/inference/image-preprocess.js';
 import { createModelRegistry } from '../../src/inference/model-registry.js';
 import {
   DEFAULT_CONTRAST_OPTIONS,
@@ -35,8 +35,8 @@ import { readGoldQueries, type Box } from '../harness/format.js';
 import { IOU_THRESHOLD, matchBoxes } from '../harness/scoring.js';
 
 interface Raw {
-  objects: { box: CropBox; label: string; score: number }[];
-  faces: { box: CropBox; score: number }[];
+  objects: { box: PixelBox; label: string; score: number }[];
+  faces: { box: PixelBox; score: number }[];
   text: TextFragment[];
 }
 
@@ -138,12 +138,10 @@ async function main(): Promise<void> {
         const withModels = new RegionProposer(fakes(item.raw), proposer.config);
         const { regions, timings } = await withModels.propose(item.image, { maxRegions: 1000 });
         ms.push(timings.contrast);
-        const top = regions
-          .slice(0, maxRegions)
-          .map((r): Box => [r.box.x, r.box.y, r.box.width, r.box.height]);
+        const top = regions.slice(0, maxRegions).map((r): Box => toTuple(r.box));
         const contrastOnly = regions
           .filter((r) => r.source === 'CONTRAST')
-          .map((r): Box => [r.box.x, r.box.y, r.box.width, r.box.height]);
+          .map((r): Box => toTuple(r.box));
         gold += item.gold.length;
         proposed += top.length;
         matched += matchBoxes(item.gold, top, IOU_THRESHOLD).filter((p) => p >= 0).length;

@@ -8,7 +8,7 @@ import type {
   PredictionLine,
   Task,
 } from '../harness/format.js';
-import { clipBox } from '../../src/linking/regions.js';
+import { clipBox, fromTuple, toTuple } from '../../src/geometry/box.js';
 import { percentile } from '../harness/scoring.js';
 
 /**
@@ -208,20 +208,15 @@ export function candidatesOf(triple: ServiceTriple, where = 'triple'): Predicted
     .filter((c) => (seen.has(c.entity) ? false : (seen.add(c.entity), true)));
 }
 
-const boxOf = (region: NonNullable<ServiceTriple['region']>): Box => [
-  region.x,
-  region.y,
-  region.width,
-  region.height,
-];
+const boxOf = (region: NonNullable<ServiceTriple['region']>): Box => toTuple(region);
 
 /**
  * The given box as the service reports it: rounded to whole pixels and clipped to the image
  * (`clipBox`, as `givenRegions` does), so that a triple can be checked against its gold region.
  */
 export function givenBox(box: Box, image: { width: number; height: number }): Box | null {
-  const clipped = clipBox({ x: box[0], y: box[1], width: box[2], height: box[3] }, image);
-  return clipped ? [clipped.x, clipped.y, clipped.width, clipped.height] : null;
+  const clipped = clipBox(fromTuple(box), image);
+  return clipped ? toTuple(clipped) : null;
 }
 
 interface VandTUnit {

@@ -1,7 +1,7 @@
+import type { PixelBox } from '../geometry/box.js';
 import {
   boxToOriginal,
   toModelInput,
-  type CropBox,
   type DecodedImage,
   type ImageTransform,
   type PixelSpec,
@@ -63,7 +63,7 @@ export interface FaceKeypoint {
 
 export interface DetectedFace {
   /** BlazeFace's (tight) face box in original-image pixels, clamped to the image. */
-  readonly box: CropBox;
+  readonly box: PixelBox;
   /** sigmoid of the anchor's logit, 0-1. */
   readonly score: number;
   /** In original-image pixels (not clamped). */
@@ -81,7 +81,7 @@ export interface FaceDescription {
 
 export interface AnalyzedFace extends DetectedFace {
   /** The square region described (may extend past the image; the outside is black). */
-  readonly crop: CropBox;
+  readonly crop: PixelBox;
   readonly description: FaceDescription;
 }
 
@@ -168,9 +168,9 @@ function requireNames(session: ModelSession, names: string[], expected: string):
 export function decodeBlazeFace(
   outputs: Record<string, Tensor>,
   minScore: number,
-): { box: CropBox; score: number; keypoints: { x: number; y: number }[] }[] {
+): { box: PixelBox; score: number; keypoints: { x: number; y: number }[] }[] {
   const side = BLAZEFACE_PIXELS.width;
-  const faces: { box: CropBox; score: number; keypoints: { x: number; y: number }[] }[] = [];
+  const faces: { box: PixelBox; score: number; keypoints: { x: number; y: number }[] }[] = [];
   for (const layer of ANCHOR_LAYERS) {
     const grid = Math.ceil(side / layer.stride);
     const count = grid * grid * layer.perCell;
@@ -213,7 +213,7 @@ function pointToOriginal(
 }
 
 /** The square descriptor crop around a face box: longer side times `scale`, same centre. */
-export function faceCropBox(box: CropBox, scale: number): CropBox {
+export function faceCropBox(box: PixelBox, scale: number): PixelBox {
   const side = Math.max(1, Math.round(Math.max(box.width, box.height) * scale));
   return {
     x: Math.round(box.x + box.width / 2 - side / 2),
@@ -227,7 +227,7 @@ export function faceCropBox(box: CropBox, scale: number): CropBox {
  * Copies an integer pixel box out of an image; the part outside the image is black (as
  * tf.image.cropAndResize's extrapolation in human). Pure.
  */
-export function cropWithPadding(image: DecodedImage, box: CropBox): DecodedImage {
+export function cropWithPadding(image: DecodedImage, box: PixelBox): DecodedImage {
   const left = Math.round(box.x);
   const top = Math.round(box.y);
   const width = Math.max(1, Math.round(box.width));

@@ -1,7 +1,7 @@
+import type { PixelBox } from '../geometry/box.js';
 import { readFile } from 'node:fs/promises';
 import {
   toModelInput,
-  type CropBox,
   type DecodedImage,
   type ImageTransform,
   type PixelSpec,
@@ -177,7 +177,7 @@ export class ImageEncoder {
    * One feature vector per box (original-image pixels), average-pooled over the feature map of a
    * single model run, L2-normalised into the space of `embed`. No boxes: no run.
    */
-  async regionFeatures(image: DecodedImage, boxes: readonly CropBox[]): Promise<Float32Array[]> {
+  async regionFeatures(image: DecodedImage, boxes: readonly PixelBox[]): Promise<Float32Array[]> {
     if (boxes.length === 0) return [];
     return (await this.encode(image, boxes)).regions;
   }
@@ -190,7 +190,7 @@ export class ImageEncoder {
   }
 
   /** Everything one model run gives for an image: embedding, box regions, map and logits. */
-  async encode(image: DecodedImage, boxes: readonly CropBox[] = []): Promise<ImageEncoding> {
+  async encode(image: DecodedImage, boxes: readonly PixelBox[] = []): Promise<ImageEncoding> {
     const prepared = await toModelInput(image, this.pixels);
     const results = await this.run([prepared]);
     const pooled = floatOutput(results, this.pooledName, this.session.name);

@@ -1,3 +1,4 @@
+import type { PixelBox } from '../geometry/box.js';
 import sharp from 'sharp';
 import type { DecodedImage } from '../images/image-decoding.js';
 
@@ -35,13 +36,6 @@ export interface PreparedPixels {
 // Decoding encoded bytes is image-decoding.ts's job (limits, timeout); this module works on pixels.
 export type { DecodedImage } from '../images/image-decoding.js';
 
-export interface CropBox {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-}
-
 /** The image mirrored left to right (test-time flip of the style-robust vectors). Pure. */
 export function mirrorRgb(image: DecodedImage): DecodedImage {
   const { width, height } = image;
@@ -60,7 +54,7 @@ export function mirrorRgb(image: DecodedImage): DecodedImage {
 }
 
 /** Crops a decoded image (pixel box, clamped to the image) without re-decoding. */
-export async function cropRgb(image: DecodedImage, box: CropBox): Promise<DecodedImage> {
+export async function cropRgb(image: DecodedImage, box: PixelBox): Promise<DecodedImage> {
   const left = Math.max(0, Math.min(image.width - 1, Math.floor(box.x)));
   const top = Math.max(0, Math.min(image.height - 1, Math.floor(box.y)));
   const width = Math.max(1, Math.min(image.width - left, Math.round(box.width)));
@@ -161,10 +155,10 @@ export function normalizePixels(
 
 /** Maps a box from model-input pixels back to original-image pixels (undoes resize and padding). */
 export function boxToOriginal(
-  box: CropBox,
+  box: PixelBox,
   transform: ImageTransform,
   spec: Pick<PixelSpec, 'resize' | 'width' | 'height'>,
-): CropBox {
+): PixelBox {
   const scaleX = spec.resize === 'stretch' ? spec.width / transform.originalWidth : transform.scale;
   const scaleY =
     spec.resize === 'stretch' ? spec.height / transform.originalHeight : transform.scale;

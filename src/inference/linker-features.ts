@@ -4,6 +4,7 @@
  * trained on (eval/features) and the service that feeds the exported model, so both build the
  * same inputs.
  */
+import type { BoxTuple } from '../geometry/box.js';
 import type { TextEncoder } from './text-encoder.js';
 
 /** Tokens kept per text, [CLS] and [SEP] included. */
@@ -70,11 +71,7 @@ export const FULL_IMAGE_GEOMETRY: readonly number[] = [0, 0, 1, 1, 1];
  * A box `[x, y, w, h]` in pixels of a `width` × `height` image to `[x1, y1, x2, y2, area]`, the
  * corners normalised to 0–1 and clipped to the image, `area` the fraction of the image it covers.
  */
-export function boxGeometry(
-  box: readonly [number, number, number, number],
-  width: number,
-  height: number,
-): number[] {
+export function boxGeometry(box: BoxTuple, width: number, height: number): number[] {
   if (!(width > 0 && height > 0)) throw new RangeError(`bad image size ${width}x${height}`);
   const clip = (value: number) => Math.min(1, Math.max(0, value));
   const [x, y, w, h] = box;

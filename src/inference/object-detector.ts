@@ -1,7 +1,7 @@
+import { iou, type PixelBox } from '../geometry/box.js';
 import {
   boxToOriginal,
   toModelInput,
-  type CropBox,
   type DecodedImage,
   type ImageTransform,
   type PixelSpec,
@@ -117,7 +117,7 @@ export const CENTERNET_FEATURE_STRIDE = 32;
 
 export interface DetectedObject {
   /** In original-image pixels, clamped to the image. */
-  readonly box: CropBox;
+  readonly box: PixelBox;
   readonly label: CocoLabel;
   /** 0-based index into COCO_CLASSES. */
   readonly classId: number;
@@ -179,7 +179,7 @@ export interface CenternetOutputs {
  * 512x512, then dividing by the stride). The result may extend past the map when the box does.
  */
 export function boxToFeatureCells(
-  box: CropBox,
+  box: PixelBox,
   map: Pick<BackboneFeatureMap, 'transform' | 'spec' | 'stride'>,
 ): FeatureCellBox {
   const { transform, spec, stride } = map;
@@ -210,22 +210,11 @@ export function toChannelMajor(map: BackboneFeatureMap): Float32Array {
   return out;
 }
 
-/** Intersection over union of two boxes. Pure. */
-export function iou(a: CropBox, b: CropBox): number {
-  const x0 = Math.max(a.x, b.x);
-  const y0 = Math.max(a.y, b.y);
-  const x1 = Math.min(a.x + a.width, b.x + b.width);
-  const y1 = Math.min(a.y + a.height, b.y + b.height);
-  const intersection = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
-  const union = a.width * a.height + b.width * b.height - intersection;
-  return union > 0 ? intersection / union : 0;
-}
-
 /**
  * Greedy non-maximum suppression: highest score first, dropping any box that overlaps a kept one
  * of the same group by more than `iouThreshold`. Returns at most `limit` items. Pure.
  */
-export function nonMaxSuppression<T extends { readonly box: CropBox; readonly score: number }>(
+export function nonMaxSuppression<T extends { readonly box: PixelBox; readonly score: number }>(
   items: readonly T[],
   options: { iouThreshold: number; limit: number; group?: (item: T) => number | string },
 ): T[] {

@@ -1,4 +1,5 @@
-import type { CropBox, ImageTransform, PixelSpec } from './image-preprocess.js';
+import type { PixelBox } from '../geometry/box.js';
+import type { ImageTransform, PixelSpec } from './image-preprocess.js';
 
 /** One image's feature map, channel-major ([channels, height, width], as in NCHW). */
 export interface FeatureGrid {
@@ -87,7 +88,7 @@ export function roiAveragePool(map: FeatureGrid, box: GridBox): Float32Array {
  * letterbox offsets as `transform` and `spec` describe), then divided by the map's stride.
  */
 export function boxToGrid(
-  box: CropBox,
+  box: PixelBox,
   transform: ImageTransform,
   spec: Pick<PixelSpec, 'resize' | 'width' | 'height'>,
   grid: Pick<FeatureGrid, 'width' | 'height'>,

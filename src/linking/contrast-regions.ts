@@ -1,4 +1,5 @@
-import type { CropBox, DecodedImage } from '../inference/image-preprocess.js';
+import { iou, type PixelBox } from '../geometry/box.js';
+import type { DecodedImage } from '../inference/image-preprocess.js';
 
 /**
  * Class-agnostic region proposals for drawings and illustrations (issue 12, part 4): pictures
@@ -91,7 +92,7 @@ export const DEFAULT_CONTRAST_OPTIONS: ContrastRegionOptions = {
 
 export interface ContrastRegion {
   /** Original image pixels (fractional: a working pixel spans several). */
-  readonly box: CropBox;
+  readonly box: PixelBox;
   readonly score: number;
 }
 
@@ -326,14 +327,6 @@ function ringMean(
   return count > 0 ? sum / count : 0;
 }
 
-function boxIou(a: CropBox, b: CropBox): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  const inter = w > 0 && h > 0 ? w * h : 0;
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
-}
-
 /** Lab colour bins of the rarity map: lightness, a and b, in this many steps each. */
 const BINS_L = 5;
 const BINS_AB = 6;
@@ -472,7 +465,7 @@ export function contrastRegions(
   for (const region of found) {
     if (kept.length >= options.maxProposals) break;
     if (region.score < options.minScore) continue;
-    if (!kept.some((other) => boxIou(other.box, region.box) > options.dedupeIou)) kept.push(region);
+    if (!kept.some((other) => iou(other.box, region.box) > options.dedupeIou)) kept.push(region);
   }
   return kept;
 }

@@ -2,11 +2,11 @@
  * Checks a `linkImage` request and turns the client's spans and boxes into the mentions and
  * regions the pipeline links. Pure: every problem is a BAD_USER_INPUT naming its field.
  */
+import { clipBox, type PixelBox } from '../geometry/box.js';
 import { BadInputError } from '../errors.js';
-import type { PixelBox } from '../services/encoders.js';
 import type { Pair } from './link-units.js';
 import type { MentionSource, MentionSpan } from './mentions.js';
-import { clipBox, type RegionBox, type RegionProposal, type RegionSource } from './regions.js';
+import type { RegionProposal, RegionSource } from './regions.js';
 
 /** A `linkImage` request, the image aside. */
 export interface LinkRequest {
@@ -45,7 +45,7 @@ export interface LinkMention {
 
 /** A region being linked: a box of the image and where it came from. */
 export interface LinkRegion {
-  readonly box: RegionBox;
+  readonly box: PixelBox;
   readonly source: RegionSource;
   /** The detector's class, `face`, or the text the OCR read; null for a given box. */
   readonly label: string | null;
@@ -200,13 +200,13 @@ export function proposedRegions(proposals: readonly RegionProposal[]): LinkRegio
   return proposals.map(({ box, source, label, score }) => ({ box, source, label, score }));
 }
 
-/** The longest text a candidate query takes (CandidateService); mirrors the baselines' clipMention. */
+/** The longest text a candidate query takes (CandidateService). */
 const MAX_MENTION = 500;
 
 /**
  * The text a mention's candidates are generated from: trimmed and cut to MAX_MENTION characters,
  * at a word boundary when there is one, exactly as the candidate lists the linker was trained
- * on were made (eval/baselines `clipMention`).
+ * on were made (eval/baselines/run-baselines.ts uses this function).
  */
 export function candidateText(text: string): string {
   const trimmed = text.trim();

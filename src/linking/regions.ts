@@ -1,5 +1,6 @@
 import { BadInputError } from '../errors.js';
-import type { CropBox, DecodedImage } from '../inference/image-preprocess.js';
+import { area, clipBox, intersectionArea, iou, type PixelBox } from '../geometry/box.js';
+import type { DecodedImage } from '../inference/image-preprocess.js';
 import {
   contrastRegions,
   DEFAULT_CONTRAST_OPTIONS,
@@ -13,14 +14,6 @@ import {
  * ranked by score and capped. Everything here but `RegionProposer.propose` is pure.
  */
 
-/** An integer pixel box of the decoded (upright) original image, inside the image. */
-export interface RegionBox {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-}
-
 /**
  * Where a region came from. `GIVEN`: the client's own box. `CONTRAST`: a class-agnostic picture
  * standing out from its background (contrast-regions.ts). `WHOLE_IMAGE`: the fallback when no
@@ -29,7 +22,7 @@ export interface RegionBox {
 export type RegionSource = 'DETECTOR' | 'FACE' | 'TEXT' | 'CONTRAST' | 'GIVEN' | 'WHOLE_IMAGE';
 
 export interface RegionProposal {
-  readonly box: RegionBox;
+  readonly box: PixelBox;
   readonly source: RegionSource;
   /** The detector's COCO class, `'face'`, the text read (TEXT), or null. */
   readonly label: string | null;
@@ -40,41 +33,6 @@ export interface RegionProposal {
    * WHOLE_IMAGE scores 0 (no model saw anything).
    */
   readonly score: number;
-}
-
-/** Intersection over union of two boxes; 0 when either is empty. Pure. */
-export function iou(a: CropBox, b: CropBox): number {
-  const intersection = intersectionArea(a, b);
-  const union = a.width * a.height + b.width * b.height - intersection;
-  return union > 0 ? intersection / union : 0;
-}
-
-function intersectionArea(a: CropBox, b: CropBox): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  return w > 0 && h > 0 ? w * h : 0;
-}
-
-function area(box: CropBox): number {
-  return Math.max(0, box.width) * Math.max(0, box.height);
-}
-
-/**
- * A model's box (original pixels, fractional, possibly past the edges) as an integer box inside
- * the image: each edge is rounded to the nearest pixel, then clipped to [0, width] x [0, height].
- * Null when nothing of it is left (under half a pixel on a side, or wholly outside). Pure.
- */
-export function clipBox(
-  box: CropBox,
-  image: { readonly width: number; readonly height: number },
-): RegionBox | null {
-  if (![box.x, box.y, box.width, box.height].every(Number.isFinite)) return null;
-  const clamp = (value: number, max: number) => Math.min(max, Math.max(0, Math.round(value)));
-  const x0 = clamp(box.x, image.width);
-  const y0 = clamp(box.y, image.height);
-  const x1 = clamp(box.x + box.width, image.width);
-  const y1 = clamp(box.y + box.height, image.height);
-  return x1 > x0 && y1 > y0 ? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 } : null;
 }
 
 /** The WHOLE_IMAGE fallback proposal. */
@@ -186,7 +144,7 @@ export function mergeNearDuplicates(
 export interface TextFragment {
   readonly text: string;
   readonly confidence: number;
-  readonly box: CropBox;
+  readonly box: PixelBox;
 }
 
 export interface TextLineOptions {
@@ -278,14 +236,14 @@ export interface RegionObjectDetector {
   detect(
     image: DecodedImage,
     options?: { readonly minScore?: number; readonly maxDetections?: number },
-  ): Promise<readonly { readonly box: CropBox; readonly label: string; readonly score: number }[]>;
+  ): Promise<readonly { readonly box: PixelBox; readonly label: string; readonly score: number }[]>;
 }
 
 /** What RegionProposer needs of a face detector (FaceAnalyzer is one). */
 export interface RegionFaceDetector {
   detect(
     image: DecodedImage,
-  ): Promise<readonly { readonly box: CropBox; readonly score: number }[]>;
+  ): Promise<readonly { readonly box: PixelBox; readonly score: number }[]>;
 }
 
 /** What RegionProposer needs of a text reader (OcrReader is one). */
@@ -501,7 +459,7 @@ export class RegionProposer {
   rank(
     image: { readonly width: number; readonly height: number },
     raw: readonly {
-      readonly box: CropBox;
+      readonly box: PixelBox;
       readonly source: RegionSource;
       readonly label: string | null;
       readonly score: number;

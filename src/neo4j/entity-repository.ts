@@ -364,6 +364,61 @@ export async function searchFullText<E = EntityRecord>(
   );
 }
 
+/** One search of `searchFullTextMany`; a null query finds nothing (and costs nothing). */
+export interface FullTextSearch {
+  readonly luceneQuery: string | null;
+  readonly limit: number;
+  readonly domain: string | null;
+}
+
+/**
+ * `searchFullText` for several queries on one index in one Cypher call (issue 13: one round trip
+ * for a `linkImage` request's mentions): list i is exactly what `searchFullText` gives for search
+ * i (same hits, scores and order), each query run by its own subquery.
+ */
+export async function searchFullTextMany<E = EntityRecord>(
+  tx: Tx,
+  index: 'entity_text' | 'entity_names',
+  searches: readonly FullTextSearch[],
+  projection?: EntityProjection<E>,
+): Promise<ScoredEntity<E>[][]> {
+  const lists: ScoredEntity<E>[][] = searches.map(() => []);
+  const queries = searches.flatMap((search, i) =>
+    search.luceneQuery
+      ? [
+          {
+            i,
+            luceneQuery: search.luceneQuery,
+            domain: search.domain,
+            limit: search.limit,
+            // With a domain filter the index cannot filter, so fetch more before filtering.
+            fetch: search.domain === null ? search.limit : search.limit * 5,
+          },
+        ]
+      : [],
+  );
+  const cypher = (projection ?? (ENTITY_RECORD as EntityProjection<unknown>)).cypher;
+  // LIMIT takes no variables, so one call per distinct limit (a request's searches share one).
+  for (const limit of new Set(queries.map((query) => query.limit))) {
+    const rows = await tx.query<{ i: number; entity: E; score: number }>(
+      `UNWIND $queries AS q
+       CALL (q) {
+         CALL db.index.fulltext.queryNodes($index, q.luceneQuery, {limit: toInteger(q.fetch)})
+         YIELD node AS e, score
+         WHERE e.id IS NOT NULL AND e.name IS NOT NULL AND (q.domain IS NULL OR e.domain = q.domain)
+         RETURN ${cypher} AS entity, score
+         ORDER BY score DESC, e.id
+         LIMIT toInteger($limit)
+       }
+       RETURN q.i AS i, entity, score`,
+      { index, limit, queries: queries.filter((query) => query.limit === limit) },
+    );
+    // Rows come out per query, in the subquery's order.
+    for (const { i, entity, score } of rows) lists[i]!.push({ entity, score });
+  }
+  return lists;
+}
+
 /** An entity's id and the names it is known by: enough to find those names in a text. */
 export interface EntityNames {
   readonly id: string;

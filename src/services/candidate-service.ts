@@ -1,3 +1,4 @@
+import { clipBox, type PixelBox } from '../geometry/box.js';
 import type { Config } from '../config.js';
 import { BadInputError } from '../errors.js';
 import { anyTermQuery } from '../candidates/lucene.js';
@@ -5,19 +6,20 @@ import { mergeCandidates, type DenseHits, type MergedCandidate } from '../candid
 import { matchRules } from '../candidates/rules.js';
 import { contentTokens, foldText, initialism, tokenize } from '../candidates/text-normalize.js';
 import { imageDimensions } from '../images/image-decoding.js';
-import { clipBox } from '../linking/regions.js';
 import type { Graph } from '../neo4j/driver.js';
 import {
   ENTITY_KEY,
   ENTITY_RECORD,
   findEntitiesAs,
   searchFullText,
+  searchFullTextMany,
+  type ScoredEntity,
   type EntityKey,
   type EntityProjection,
   type EntityRecord,
 } from '../neo4j/entity-repository.js';
 import { searchEntityImages, searchEntityText } from '../neo4j/vector-repository.js';
-import type { EntityEncoders, PixelBox } from './encoders.js';
+import type { EntityEncoders } from './encoders.js';
 import type { DenseHit, VectorKind } from '../vectors/dense-index.js';
 import type { DenseSearch } from '../vectors/vector-sync.js';
 import type { Tx } from '../neo4j/driver.js';
@@ -126,19 +128,24 @@ export class CandidateService {
     return this.searchAs(query, ENTITY_KEY);
   }
 
+  /**
+   * `searchKeys` for several queries (a `linkImage` request's mentions) in one read transaction:
+   * the BM25 lists of all of them in one Cypher call, the rule pools in another, then each one's
+   * dense lists (Neo4j mode; in memory mode before the transaction, as `searchKeys` does). List i
+   * is exactly `searchKeys(queries[i])`: same entities, order, scores and generators.
+   */
+  searchKeysMany(
+    queries: readonly PreparedCandidateQuery[],
+  ): Promise<MergedCandidate<EntityKey>[][]> {
+    return this.searchManyAs(queries, ENTITY_KEY);
+  }
+
   private async searchAs<E extends EntityKey>(
     query: PreparedCandidateQuery,
     projection: EntityProjection<E>,
   ): Promise<MergedCandidate<E>[]> {
-    const { mention, textVector, imageVector, limit, domain } = query;
-    const robustImageVector = query.robustImageVector ?? null;
-    const textQuery = anyTermQuery(tokenize(mention));
-    const namesQuery = anyTermQuery([
-      ...contentTokens(mention),
-      ...initialism(mention),
-      // A lone word may itself be an acronym ("NASA") stored among the initialisms.
-      ...(tokenize(mention).length === 1 ? [foldText(mention)] : []),
-    ]);
+    const { limit, domain } = query;
+    const { textQuery, namesQuery } = fullTextQueries(query.mention);
     // In memory mode the k-NN runs here, before the transaction; its hits are key records.
     const inMemory = this.dense ? await this.searchInMemory(query) : null;
     const found = await this.graph.read('candidates', async (tx) => ({
@@ -152,62 +159,107 @@ export class CandidateService {
             projection,
           })
         : [],
-      ...(inMemory
-        ? await resolveHits(tx, inMemory, projection)
-        : {
-            denseText:
-              textVector && this.encoders?.text
-                ? cosines(
-                    await searchEntityText(tx, {
-                      vector: Array.from(textVector),
-                      fingerprint: this.encoders.text.fingerprint,
-                      limit,
-                      domain,
-                      projection,
-                    }),
-                  )
-                : [],
-            denseImage:
-              imageVector && this.encoders?.image
-                ? cosines(
-                    await searchEntityImages(tx, {
-                      vector: Array.from(imageVector),
-                      fingerprint: this.encoders.image.fingerprint,
-                      limit,
-                      domain,
-                      projection,
-                    }),
-                  )
-                : [],
-            denseImageRobust:
-              robustImageVector && this.encoders?.image?.robustDimension
-                ? cosines(
-                    await searchEntityImages(tx, {
-                      index: 'imageRobust',
-                      vector: Array.from(robustImageVector),
-                      fingerprint: this.encoders.image.fingerprint,
-                      limit,
-                      domain,
-                      projection,
-                    }),
-                  )
-                : [],
-          }),
+      ...(await this.denseLists(tx, query, projection, inMemory)),
     }));
-    const rules = found.pool
-      // A node deleted while the query ran can read back without its name (read committed).
-      .filter(({ entity }) => typeof entity.name === 'string')
-      .map(({ entity }) => ({
-        entity,
-        matches: matchRules(mention, [entity.name, ...entity.aliases]),
-      }))
-      .filter(({ matches }) => matches.length > 0);
-    const dense: DenseHits<E>[] = [
-      { generator: 'DENSE_TEXT', hits: found.denseText },
-      { generator: 'DENSE_IMAGE', hits: found.denseImage },
-      { generator: 'DENSE_IMAGE_ROBUST', hits: found.denseImageRobust },
-    ];
-    return mergeCandidates({ bm25: found.bm25, rules, dense }, (entity) => entity.id, limit);
+    return merged(query, found);
+  }
+
+  private async searchManyAs<E extends EntityKey>(
+    queries: readonly PreparedCandidateQuery[],
+    projection: EntityProjection<E>,
+  ): Promise<MergedCandidate<E>[][]> {
+    if (queries.length === 0) return [];
+    const texts = queries.map((query) => fullTextQueries(query.mention));
+    const inMemory = this.dense
+      ? await Promise.all(queries.map((query) => this.searchInMemory(query)))
+      : null;
+    const found = await this.graph.read('candidates', async (tx) => {
+      const bm25 = await searchFullTextMany(
+        tx,
+        'entity_text',
+        queries.map(({ limit, domain }, i) => ({
+          luceneQuery: texts[i]!.textQuery,
+          limit,
+          domain,
+        })),
+        projection,
+      );
+      const pool = await searchFullTextMany(
+        tx,
+        'entity_names',
+        queries.map(({ domain }, i) => ({
+          luceneQuery: texts[i]!.namesQuery,
+          limit: RULE_POOL_SIZE,
+          domain,
+        })),
+        projection,
+      );
+      const lists = [];
+      for (const [i, query] of queries.entries()) {
+        lists.push({
+          bm25: bm25[i]!,
+          pool: pool[i]!,
+          ...(await this.denseLists(tx, query, projection, inMemory?.[i] ?? null)),
+        });
+      }
+      return lists;
+    });
+    return queries.map((query, i) => merged(query, found[i]!));
+  }
+
+  /** A query's three dense lists: from the in-process hits when given, else Neo4j's indexes. */
+  private async denseLists<E extends EntityKey>(
+    tx: Tx,
+    query: PreparedCandidateQuery,
+    projection: EntityProjection<E>,
+    inMemory: InMemoryHits | null,
+  ): Promise<{
+    denseText: CosineHits<E>;
+    denseImage: CosineHits<E>;
+    denseImageRobust: CosineHits<E>;
+  }> {
+    if (inMemory) return resolveHits(tx, inMemory, projection);
+    const { textVector, imageVector, limit, domain } = query;
+    const robustImageVector = query.robustImageVector ?? null;
+    return {
+      denseText:
+        textVector && this.encoders?.text
+          ? cosines(
+              await searchEntityText(tx, {
+                vector: Array.from(textVector),
+                fingerprint: this.encoders.text.fingerprint,
+                limit,
+                domain,
+                projection,
+              }),
+            )
+          : [],
+      denseImage:
+        imageVector && this.encoders?.image
+          ? cosines(
+              await searchEntityImages(tx, {
+                vector: Array.from(imageVector),
+                fingerprint: this.encoders.image.fingerprint,
+                limit,
+                domain,
+                projection,
+              }),
+            )
+          : [],
+      denseImageRobust:
+        robustImageVector && this.encoders?.image?.robustDimension
+          ? cosines(
+              await searchEntityImages(tx, {
+                index: 'imageRobust',
+                vector: Array.from(robustImageVector),
+                fingerprint: this.encoders.image.fingerprint,
+                limit,
+                domain,
+                projection,
+              }),
+            )
+          : [],
+    };
   }
 
   /** The three dense lists from the in-process index (exact top-k; same filters as in Neo4j). */
@@ -224,6 +276,49 @@ export class CandidateService {
     ]);
     return { denseText, denseImage, denseImageRobust };
   }
+}
+
+/** The Lucene queries of a mention: BM25 over `entity_text`, the rule pool over `entity_names`. */
+function fullTextQueries(mention: string): {
+  textQuery: string | null;
+  namesQuery: string | null;
+} {
+  return {
+    textQuery: anyTermQuery(tokenize(mention)),
+    namesQuery: anyTermQuery([
+      ...contentTokens(mention),
+      ...initialism(mention),
+      // A lone word may itself be an acronym ("NASA") stored among the initialisms.
+      ...(tokenize(mention).length === 1 ? [foldText(mention)] : []),
+    ]),
+  };
+}
+
+/** One query's merged list from its BM25 hits, rule pool and dense lists. */
+function merged<E extends EntityKey>(
+  query: PreparedCandidateQuery,
+  found: {
+    bm25: readonly ScoredEntity<E>[];
+    pool: readonly ScoredEntity<E>[];
+    denseText: CosineHits<E>;
+    denseImage: CosineHits<E>;
+    denseImageRobust: CosineHits<E>;
+  },
+): MergedCandidate<E>[] {
+  const rules = found.pool
+    // A node deleted while the query ran can read back without its name (read committed).
+    .filter(({ entity }) => typeof entity.name === 'string')
+    .map(({ entity }) => ({
+      entity,
+      matches: matchRules(query.mention, [entity.name, ...entity.aliases]),
+    }))
+    .filter(({ matches }) => matches.length > 0);
+  const dense: DenseHits<E>[] = [
+    { generator: 'DENSE_TEXT', hits: found.denseText },
+    { generator: 'DENSE_IMAGE', hits: found.denseImage },
+    { generator: 'DENSE_IMAGE_ROBUST', hits: found.denseImageRobust },
+  ];
+  return mergeCandidates({ bm25: found.bm25, rules, dense }, (entity) => entity.id, query.limit);
 }
 
 interface InMemoryHits {

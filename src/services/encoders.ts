@@ -1,3 +1,4 @@
+import type { PixelBox } from '../geometry/box.js';
 import type { DecodedImage } from '../inference/image-preprocess.js';
 
 /**
@@ -11,13 +12,6 @@ export interface TextVectorEncoder {
   encodePassages(texts: readonly string[]): Promise<Float32Array[]>;
   /** L2-normalised vector for a mention or search text. */
   encodeQuery(text: string): Promise<Float32Array>;
-}
-
-export interface PixelBox {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
 }
 
 export interface ImageVectorEncoder {

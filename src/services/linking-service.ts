@@ -1,3 +1,5 @@
+import type { MergedCandidate } from '../candidates/merge.js';
+import { toTuple } from '../geometry/box.js';
 import type { Config } from '../config.js';
 import { BadInputError, UniquenessViolationError } from '../errors.js';
 import { inspectImage, type InspectedImage } from '../images/image-decoding.js';
@@ -52,7 +54,11 @@ import { detectMentions } from '../linking/mentions.js';
 import { RegionProposer, type RegionModels } from '../linking/regions.js';
 import type { Logger } from '../logger.js';
 import type { Graph } from '../neo4j/driver.js';
-import { findImagesBySha256, type ImageRecord } from '../neo4j/entity-repository.js';
+import {
+  findImagesBySha256,
+  type EntityKey,
+  type ImageRecord,
+} from '../neo4j/entity-repository.js';
 import * as linkRepository from '../neo4j/link-repository.js';
 import type {
   LinkedImageRecord,
@@ -100,7 +106,7 @@ export interface LinkingModels {
 
 export interface LinkingServiceDeps {
   readonly graph: Graph;
-  readonly candidates: Pick<CandidateService, 'searchKeys'>;
+  readonly candidates: Pick<CandidateService, 'searchKeys' | 'searchKeysMany'>;
   readonly imageStore: ImageStore;
   readonly imageReader: Pick<ImageReader, 'read' | 'readSent'>;
   readonly config: Pick<Config, 'images' | 'limits' | 'linking'> & {
@@ -417,7 +423,7 @@ export class LinkingService {
         mentionPositions: text.positions,
         regions: regions.map(({ box }, index) => ({
           features: features[index]!,
-          geometry: boxGeometry([box.x, box.y, box.width, box.height], width, height),
+          geometry: boxGeometry(toTuple(box), width, height),
         })),
       },
       sources: { mentionLists, regionLists, regionRobustLists, layout: models.layout },
@@ -435,15 +441,20 @@ export class LinkingService {
     const { models, request, clock } = context;
     const mentions = await clock.time('mentions', () => this.mentionsOf(request));
     const text = await clock.time('encode-text', () => this.encodeText(models, request, mentions));
-    // One list per distinct mention text, as the linker's training lists were made.
+    // One list per distinct mention text, as the linker's training lists were made; all of them
+    // in one read transaction (the BM25 lists in one Cypher call, the rule pools in another).
     const byText = await clock.time('candidates', async () => {
-      const lists = await Promise.all(
-        [...text.queryVectors].map(async ([mention, textVector]) => {
-          const query = { mention, textVector, imageVector: null };
-          return [mention, await this.searchKeys(request, query, keys)] as const;
-        }),
+      const queries = [...text.queryVectors].map(([mention, textVector]) => ({
+        mention,
+        textVector,
+        imageVector: null,
+        limit: request.candidates,
+        domain: domainOf(request),
+      }));
+      const lists = await this.deps.candidates.searchKeysMany(queries);
+      return new Map(
+        queries.map(({ mention }, i) => [mention, this.noteKeys(lists[i]!, keys)] as const),
       );
-      return new Map(lists);
     });
     const mentionLists = mentions.map(
       (mention) => byText.get(candidateText(mention.text)) ?? EMPTY_LIST,
@@ -546,6 +557,14 @@ export class LinkingService {
       limit: request.candidates,
       domain: domainOf(request),
     });
+    return this.noteKeys(found, keys);
+  }
+
+  /** A CandidateService list as a CandidateList; notes each listed entity's content hash. */
+  private noteKeys(
+    found: readonly MergedCandidate<EntityKey>[],
+    keys: Map<string, string>,
+  ): CandidateList {
     for (const { entity } of found) keys.set(entity.id, entity.contentHash);
     return toCandidateList(found);
   }

@@ -2,6 +2,7 @@
  * ObjectDetector (models/converted/centernet) and FaceAnalyzer (models/converted/blazeface +
  * models/converted/faceres) on real photos from test/fixtures/images (see its README).
  */
+import { iou, type PixelBox } from '../../src/geometry/box.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,18 +12,12 @@ import {
   faceCropBox,
   type AnalyzedFace,
 } from '../../src/inference/face-analyzer.js';
-import {
-  cropRgb,
-  toModelInput,
-  type CropBox,
-  type DecodedImage,
-} from '../../src/inference/image-preprocess.js';
+import { cropRgb, toModelInput, type DecodedImage } from '../../src/inference/image-preprocess.js';
 import { decodeRgb } from '../helpers/decode.js';
 import {
   COCO_CLASSES,
   ObjectDetector,
   boxToFeatureCells,
-  iou,
   nonMaxSuppression,
   toChannelMajor,
   type BackboneFeatureMap,
@@ -77,7 +72,7 @@ function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 /** Channel averages of the feature map over a box (whole cells, weighted by coverage). */
-function poolBox(map: BackboneFeatureMap, box: CropBox): Float32Array {
+function poolBox(map: BackboneFeatureMap, box: PixelBox): Float32Array {
   const cells = boxToFeatureCells(box, map);
   const chw = toChannelMajor(map);
   const plane = map.height * map.width;

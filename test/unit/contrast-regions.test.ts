@@ -10,7 +10,7 @@ import {
   rarityMap,
   type ContrastRegion,
 } from '../../src/linking/contrast-regions.js';
-import { iou } from '../../src/linking/regions.js';
+import { iou } from '../../src/geometry/box.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { matchBoxes } from '../../eval/harness/scoring.js';
 import { decodeRgb } from '../helpers/decode.js';

@@ -3,13 +3,13 @@ import {
   alignByBestSharedCandidate,
   applyThreshold,
   chooseThreshold,
-  clipMention,
   fuse,
   predictQuery,
   restrict,
   type RawCandidate,
 } from '../../eval/baselines/baselines.js';
 import type { GeneratorHit, GeneratorName } from '../../src/candidates/merge.js';
+import { candidateText } from '../../src/linking/link-input.js';
 import type { GoldQuery } from '../../eval/harness/format.js';
 
 const hit = (generator: GeneratorName, score: number): GeneratorHit => ({
@@ -137,9 +137,9 @@ describe('baseline predictions', () => {
 describe('inputs the project services accept', () => {
   it('clips riddle mentions to 500 characters at a word boundary', () => {
     const long = `${'word '.repeat(150)}end`;
-    const clipped = clipMention(long);
+    const clipped = candidateText(long);
     expect(clipped.length).toBeLessThanOrEqual(500);
     expect(clipped.endsWith('word')).toBe(true);
-    expect(clipMention('  Holy Roman  ')).toBe('Holy Roman');
+    expect(candidateText('  Holy Roman  ')).toBe('Holy Roman');
   });
 });

@@ -1,11 +1,10 @@
+import { clipBox, iou, type PixelBox } from '../../src/geometry/box.js';
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/errors.js';
-import type { CropBox, DecodedImage } from '../../src/inference/image-preprocess.js';
+import type { DecodedImage } from '../../src/inference/image-preprocess.js';
 import {
   DEFAULT_MAX_REGIONS,
   RegionProposer,
-  clipBox,
-  iou,
   isFaceInPerson,
   mergeNearDuplicates,
   mergeTextLines,
@@ -18,7 +17,7 @@ import {
 const box = (x: number, y: number, width: number, height: number) => ({ x, y, width, height });
 const proposal = (
   source: RegionSource,
-  b: CropBox,
+  b: PixelBox,
   score: number,
   label: string | null = null,
 ): RegionProposal => ({ box: b, source, label, score });
@@ -151,7 +150,7 @@ describe('mergeNearDuplicates', () => {
 });
 
 describe('mergeTextLines', () => {
-  const fragment = (text: string, b: CropBox, confidence = 0.9): TextFragment => ({
+  const fragment = (text: string, b: PixelBox, confidence = 0.9): TextFragment => ({
     text,
     confidence,
     box: b,
@@ -199,12 +198,12 @@ describe('mergeTextLines', () => {
   });
 });
 
-type Detection = { box: CropBox; label: string; score: number };
+type Detection = { box: PixelBox; label: string; score: number };
 
 function fakes(
   found: {
     objects?: Detection[];
-    faces?: { box: CropBox; score: number }[];
+    faces?: { box: PixelBox; score: number }[];
     text?: TextFragment[];
   },
   calls: string[] = [],

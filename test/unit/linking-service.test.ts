@@ -18,7 +18,7 @@ function service(models: LinkingModels | null): LinkingService {
   };
   return new LinkingService({
     graph: { read: unused, write: unused } as unknown as Graph,
-    candidates: { searchKeys: unused },
+    candidates: { searchKeys: unused, searchKeysMany: unused },
     imageStore: new ImageStore('/nonexistent'),
     imageReader: { read: unused, readSent: unused },
     config: {
