@@ -478,11 +478,11 @@ export class LinkingService {
     // pairs (V&T-KG) the others skip the mirrored pass and the search.
     const paired = new Set(request.pairs?.map((pair) => pair.region) ?? []);
     const lone = boxes.flatMap((box, index) => (paired.has(index) ? [] : [{ box, index }]));
-    const robustCrops = models.image.robustCrops;
+    const encoder = models.image;
     const loneRobust =
-      robustCrops && lone.length > 0
+      encoder.robustCrops && lone.length > 0
         ? await clock.time('encode-regions', () =>
-            robustCrops(
+            encoder.robustCrops!(
               image.decoded,
               lone.map(({ box }) => box),
               lone.map(({ index }) => crops[index]!),
@@ -503,7 +503,7 @@ export class LinkingService {
           robustVectors.map((robustImageVector) =>
             robustImageVector
               ? this.searchKeys(request, { ...noText, imageVector: null, robustImageVector }, keys)
-              : EMPTY_LIST,
+              : Promise.resolve(EMPTY_LIST),
           ),
         ),
       ]),
