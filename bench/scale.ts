@@ -17,6 +17,10 @@
  *   npx tsx bench/scale.ts --n 10000 --phase import    # reset the instance, build KB, register it
  *   npx tsx bench/scale.ts --n 10000 --phase measure   # start-up, RSS, k-NN, recall, searchKeys,
  *                                                      # linkImage, store size, re-encode subset
+ *   npx tsx bench/scale.ts --n 100000 --phase grow     # after the 10k import and measure: copies
+ *                                                      # of the real entities written by Cypher up
+ *                                                      # to N (no picture bytes; see growPhase),
+ *   npx tsx bench/scale.ts --n 100000 --phase measure --reencode-subset 0  # then measured
  *   npx tsx bench/scale.ts --n 100000 --phase knn-only # in-process k-NN and memory on N vectors
  *                                                      # grown from the graph's stored ones (no
  *                                                      # registration: see the report)
@@ -170,6 +174,8 @@ async function realEntities(): Promise<{ lines: KbLine[]; counts: Record<string,
     style: string;
     path: string;
   }>(r('var/xdep/train-pairs.jsonl'))) {
+    // circle-flags draws on a 4096x4096 canvas: over the service's SVG limit (4 MP), rejected.
+    if (pair.style === 'circle-flags') continue;
     const entry = pool.get(pair.concept) ?? { name: pair.name, styles: [], paths: [] };
     entry.styles.push(pair.style);
     entry.paths.push(pair.path);
@@ -461,6 +467,10 @@ async function linkLatency(
 const ID_ONLY: EntityProjection<string> = { cypher: 'e.id' };
 
 async function measurePhase(): Promise<void> {
+  const growFile = path.join(values.out, `scale-${N}-grow.json`);
+  const growth = existsSync(growFile)
+    ? (JSON.parse(await readFile(growFile, 'utf8')) as Record<string, unknown>)
+    : null;
   const importReport = existsSync(path.join(values.out, `scale-${N}-import.json`))
     ? (JSON.parse(
         await readFile(path.join(values.out, `scale-${N}-import.json`), 'utf8'),
@@ -498,18 +508,25 @@ async function measurePhase(): Promise<void> {
     results.graph = { entities, ...counts };
     log(`graph: ${JSON.stringify(results.graph)}`);
     // Query vectors: stored image vectors of entities picked evenly, plus noise (sigma 0.02).
-    const stored = await graph.read('sample', (tx) =>
-      tx.query<{ id: string; v: number[] }>(
-        `MATCH (e:Entity)-[:HAS_IMAGE]->(i:Image) WHERE i.imageEncoder = $fp AND i.embedding IS NOT NULL
-         WITH e, i ORDER BY e.id, i.sha256 WITH e, collect(i)[0] AS i
-         RETURN e.id AS id, i.embedding AS v ORDER BY id`,
+    const ids = await graph.read('ids', (tx) =>
+      tx.query<{ id: string }>(
+        `MATCH (e:Entity) WHERE EXISTS { (e)-[:HAS_IMAGE]->(:Image {imageEncoder: $fp}) }
+         RETURN e.id AS id ORDER BY id`,
         { fp: encoders.image!.fingerprint },
       ),
     );
-    const g = gaussian(13);
     const queryCount = Number(values.queries);
-    const queries = spread(stored, queryCount).map((row) => perturb(row.v, 0.02, g));
-    stored.length = 0;
+    const stored = await graph.read('sample', (tx) =>
+      tx.query<{ id: string; v: number[] }>(
+        `UNWIND $ids AS id MATCH (e:Entity {id: id})-[r:HAS_IMAGE]->(i:Image)
+         WHERE i.imageEncoder = $fp AND i.embedding IS NOT NULL
+         WITH e, i ORDER BY e.id, r.position WITH e, collect(i)[0] AS i
+         RETURN e.id AS id, i.embedding AS v ORDER BY id`,
+        { fp: encoders.image!.fingerprint, ids: spread(ids, queryCount).map((r) => r.id) },
+      ),
+    );
+    const g = gaussian(13);
+    const queries = stored.map((row) => perturb(row.v, 0.02, g));
     const memTimes: number[] = [];
     const neoTimes: number[] = [];
     let hit = 0;
@@ -617,33 +634,36 @@ async function measurePhase(): Promise<void> {
     results.rssAfterMeasurementsMemoryModeBytes = rssAfterWork;
 
     // Re-encode: a subset made stale (fingerprints changed), re-encoded by EncodingService, scaled.
-    const subset = Number(values['reencode-subset']);
-    await graph.write('stale', (tx) =>
-      tx.query(
-        `MATCH (e:Entity) WITH e ORDER BY e.id SKIP 7 LIMIT toInteger($n)
-         SET e.textEncoder = 'scale-bench-stale', e.candidateModel = 'scale-bench-stale'
-         WITH e MATCH (e)-[:HAS_IMAGE]->(i:Image) SET i.imageEncoder = 'scale-bench-stale'
-         RETURN count(*) AS n`,
-        { n: subset },
-      ),
-    );
-    const status = await app.services.encoding.status();
-    const started = performance.now();
-    const job = await app.services.encoding.run(32);
-    const reMs = performance.now() - started;
-    const perEntity = reMs / Math.max(1, job.encodedEntities);
-    results.reencode = {
-      subsetEntities: job.encodedEntities,
-      subsetImages: job.encodedImages,
-      subsetCandidateVectors: job.encodedCandidateVectors,
-      staleBefore: status,
-      seconds: round(reMs / 1000),
-      entitiesPerSecond: round((job.encodedEntities * 1000) / reMs),
-      extrapolatedWholeGraphMinutes: round((perEntity * entities) / 60000),
-      note: `measured on ${job.encodedEntities} entities (text vector, image vectors, candidate vectors made stale by changing their fingerprints), extrapolated linearly to the ${entities} entities`,
-      load: loadavg(),
-    };
-    log(`re-encode: ${JSON.stringify(results.reencode)}`);
+    if (Number(values['reencode-subset']) > 0) {
+      // Re-encode: a subset made stale (fingerprints changed), re-encoded by EncodingService, scaled.
+      const subset = Number(values['reencode-subset']);
+      await graph.write('stale', (tx) =>
+        tx.query(
+          `MATCH (e:Entity) WITH e ORDER BY e.id SKIP 7 LIMIT toInteger($n)
+           SET e.textEncoder = 'scale-bench-stale', e.candidateModel = 'scale-bench-stale'
+           WITH e MATCH (e)-[:HAS_IMAGE]->(i:Image) SET i.imageEncoder = 'scale-bench-stale'
+           RETURN count(*) AS n`,
+          { n: subset },
+        ),
+      );
+      const status = await app.services.encoding.status();
+      const started = performance.now();
+      const job = await app.services.encoding.run(32);
+      const reMs = performance.now() - started;
+      const perEntity = reMs / Math.max(1, job.encodedEntities);
+      results.reencode = {
+        subsetEntities: job.encodedEntities,
+        subsetImages: job.encodedImages,
+        subsetCandidateVectors: job.encodedCandidateVectors,
+        staleBefore: status,
+        seconds: round(reMs / 1000),
+        entitiesPerSecond: round((job.encodedEntities * 1000) / reMs),
+        extrapolatedWholeGraphMinutes: round((perEntity * entities) / 60000),
+        note: `measured on ${job.encodedEntities} entities (text vector, image vectors, candidate vectors made stale by changing their fingerprints), extrapolated linearly to the ${entities} entities`,
+        load: loadavg(),
+      };
+      log(`re-encode: ${JSON.stringify(results.reencode)}`);
+    }
   } finally {
     await app.close();
   }
@@ -656,10 +676,105 @@ async function measurePhase(): Promise<void> {
     instance: instance.NEO4J_INSTANCE,
     machine: benchMachine(),
     import: importReport,
+    growth,
     ...results,
   };
   await writeFile(path.join(values.out, `scale-${N}.json`), `${JSON.stringify(report, null, 2)}\n`);
   log(`wrote bench/results/scale-${N}.json`);
+}
+
+// --- phase: grow (N entities by direct writes on top of the registered graph) -------------------
+
+/**
+ * Copies of the graph's real entities written by Cypher, not registered: each copies a real
+ * entity's properties (names with a `synthetic variant` suffix, tag and field `synthetic: true`)
+ * and its first image node's, with the text and image vectors perturbed by uniform noise
+ * (standard deviation --sigma per dimension, Neo4j's rand(): not deterministic) and renormalised.
+ * No picture bytes: the copies' images cannot be re-encoded or served. For the figures that need
+ * N entities in the graph (k-NN in both modes, start-up, RSS, store size), not for throughput.
+ */
+async function growPhase(): Promise<void> {
+  runNeo4jScript('start.sh', instance);
+  const graph = await createGraph({
+    uri: `bolt://127.0.0.1:${instance.NEO4J_BOLT_PORT}`,
+    user: 'neo4j',
+    password: '',
+    database: 'neo4j',
+    timeoutMs: 600_000,
+  });
+  const sigma = 0.02 * Math.sqrt(12);
+  try {
+    const sources = await graph.read('sources', (tx) =>
+      tx.query<{ id: string }>(
+        `MATCH (e:Entity) WHERE NOT e.id STARTS WITH 'synthetic:'
+           AND EXISTS { (e)-[:HAS_IMAGE {position: 0}]->(:Image) }
+         RETURN e.id AS id ORDER BY id`,
+      ),
+    );
+    const [{ count } = { count: 0 }] = await graph.read('count', (tx) =>
+      tx.query<{ count: number }>('MATCH (e:Entity) RETURN count(e) AS count'),
+    );
+    log(`growing from ${count} to ${N} entities, copies of ${sources.length} real ones`);
+    const started = performance.now();
+    const batchSize = 500;
+    for (let n = count; n < N; n += batchSize) {
+      const batch = Array.from({ length: Math.min(batchSize, N - n) }, (_, j) => {
+        const m = n + j;
+        return {
+          src: sources[m % sources.length]!.id,
+          id: `synthetic:${m}`,
+          v: Math.floor(m / sources.length) + 100,
+          sha: `synthetic-${m}`,
+        };
+      });
+      await graph.write('grow', (tx) =>
+        tx.query(
+          `UNWIND $batch AS b
+           MATCH (s:Entity {id: b.src})-[:HAS_IMAGE {position: 0}]->(si:Image)
+           WITH b, s, si,
+                [x IN coalesce(s.textEmbedding, []) | x + $sigma * (rand() - 0.5)] AS t,
+                [x IN si.embedding | x + $sigma * (rand() - 0.5)] AS v
+           WITH b, s, si, t, v, sqrt(reduce(a = 0.0, x IN t | a + x * x)) AS tn,
+                sqrt(reduce(a = 0.0, x IN v | a + x * x)) AS vn
+           CREATE (e:Entity) SET e = properties(s)
+           SET e.id = b.id, e.name = s.name + ' (synthetic variant ' + toString(b.v) + ')',
+               e.synthetic = true, e.tags = coalesce(s.tags, []) + 'synthetic',
+               e.contentHash = b.id,
+               e.description = coalesce(s.description, '') + ' [Synthetic copy of ' + s.id + ']',
+               e.textEmbedding = CASE WHEN s.textEmbedding IS NULL THEN null ELSE [x IN t | x / tn] END
+           CREATE (i:Image) SET i = properties(si)
+           SET i.sha256 = b.sha, i.url = '', i.embedding = [x IN v | x / vn]
+           CREATE (e)-[:HAS_IMAGE {position: 0}]->(i)`,
+          { batch, sigma },
+        ),
+      );
+      const done = n + batch.length;
+      if ((done - count) % 5000 < batchSize || done === N) {
+        const ms = performance.now() - started;
+        log(`wrote ${done}/${N}: ${round(((done - count) * 1000) / ms)} entities/s`);
+      }
+    }
+    const writeMs = performance.now() - started;
+    // The vector indexes are updated on commit; wait until they are online.
+    await graph.write('await', (tx) => tx.query('CALL db.awaitIndexes(3600)'));
+    const report = {
+      date: new Date().toISOString(),
+      n: N,
+      from: count,
+      written: N - count,
+      seconds: round(writeMs / 1000),
+      entitiesPerSecond: round(((N - count) * 1000) / writeMs),
+      note: `direct Cypher writes of copies of ${sources.length} real entities (vectors perturbed, uniform noise sd 0.02 per dimension, renormalised; no picture bytes), not registration through the service`,
+      loadAverageAtEnd: loadavg(),
+    };
+    await writeFile(
+      path.join(values.out, `scale-${N}-grow.json`),
+      `${JSON.stringify(report, null, 2)}\n`,
+    );
+    log(`grow done: ${JSON.stringify(report)}`);
+  } finally {
+    await graph.close();
+  }
 }
 
 // --- phase: knn-only (N vectors grown from the graph's stored ones) ------------------------------
@@ -760,11 +875,74 @@ async function knnOnlyPhase(): Promise<void> {
   );
 }
 
+// --- phase: report (bench/results/scale.md from the JSON of every N measured) ------------------
+
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-base-to-string -- reads back this script's own JSON, loosely typed */
+async function reportPhase(): Promise<void> {
+  const sizes = [10_000, 100_000];
+  type R = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const runs: [number, R][] = [];
+  for (const size of sizes) {
+    const file = path.join(values.out, `scale-${size}.json`);
+    if (existsSync(file)) runs.push([size, JSON.parse(await readFile(file, 'utf8')) as R]);
+  }
+  const mib = (b: unknown) =>
+    typeof b === 'number' ? `${round(b / 2 ** 20)} MiB` : 'not measured';
+  const ms = (d: R | undefined) => (d ? `${d.p50Ms} / ${d.p99Ms}` : 'not measured');
+  const row = (label: string, f: (r: R) => unknown) =>
+    `| ${label} | ${runs.map(([, r]) => String(f(r) ?? 'not measured')).join(' | ')} |`;
+  const startup = (r: R, mode: string) =>
+    (r.startup as R[] | undefined)?.find((s) => s.mode === mode);
+  const lines = [
+    `# Scale benchmark (issue 13)`,
+    '',
+    `Measured by \`bench/scale.ts\` (see its header) on ${runs[0]?.[1].machine.cpuModel} (${runs[0]?.[1].machine.cores} cores, shared with other jobs), ${runs.map(([n, r]) => `${n}: ${r.date} load ${r.machine.loadAverageAtEnd.join(' ')}`).join('; ')}. Times in ms as p50 / p99. Every line of the JSON carries the load average when it was taken.`,
+    '',
+    `| figure | ${runs.map(([n]) => `${n.toLocaleString('en')} entities`).join(' | ')} |`,
+    `| --- | ${runs.map(() => '--:').join(' | ')} |`,
+    row('entities in the graph (synthetic)', (r) => `${r.graph?.entities} (${r.graph?.synthetic})`),
+    row('how the graph was filled', (r) =>
+      r.growth
+        ? `registered ${r.growth.from} through the service, ${r.growth.written} written by Cypher`
+        : 'all registered through the service',
+    ),
+    row('registration with images, entities/s', (r) => r.import?.registration?.entitiesPerSecond),
+    row('k-NN image, in process (k=1000)', (r) => ms(r.knn?.memory)),
+    row('k-NN image, Neo4j vector index (k=1000)', (r) => ms(r.knn?.neo4jIndex)),
+    row('ratio Neo4j / in process (p50)', (r) => r.knn?.ratioNeo4jOverMemoryP50),
+    row('recall@100 of Neo4j HNSW vs exact, %', (r) => r.knn?.recallAt100Neo4jVsExact),
+    row('searchKeys mention, memory', (r) => ms(r.searchKeys?.['memory.mention'])),
+    row('searchKeys mention, neo4j', (r) => ms(r.searchKeys?.['neo4j.mention'])),
+    row('searchKeys image, memory', (r) => ms(r.searchKeys?.['memory.image'])),
+    row('searchKeys image, neo4j', (r) => ms(r.searchKeys?.['neo4j.image'])),
+    row('linkImage V&T-KG HTTP, memory', (r) => ms(r.linkImage?.memory)),
+    row('linkImage V&T-KG HTTP, neo4j', (r) => ms(r.linkImage?.neo4j)),
+    row('start-up (createApp), neo4j mode, ms', (r) => startup(r, 'neo4j')?.startupMs),
+    row('start-up (createApp), memory mode, ms', (r) => startup(r, 'memory')?.startupMs),
+    row('service RSS after start-up, neo4j mode', (r) => mib(startup(r, 'neo4j')?.rssBytes)),
+    row('service RSS after start-up, memory mode', (r) => mib(startup(r, 'memory')?.rssBytes)),
+    row('Neo4j store (du of the data dir)', (r) => mib(r.store?.dataDirBytes)),
+    row('re-encode, measured subset', (r) =>
+      r.reencode ? `${r.reencode.subsetEntities} entities in ${r.reencode.seconds} s` : undefined,
+    ),
+    row(
+      're-encode whole graph, extrapolated min',
+      (r) => r.reencode?.extrapolatedWholeGraphMinutes,
+    ),
+    '',
+  ];
+  await writeFile(path.join(values.out, 'scale.md'), lines.join('\n'));
+  log('wrote bench/results/scale.md');
+}
+/* eslint-enable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-base-to-string */
+
 if (values['startup-child']) {
   await startupChild(values['startup-child'] as 'memory' | 'neo4j');
   process.exit(0);
 }
 if (values.phase === 'import') await importPhase();
 else if (values.phase === 'measure') await measurePhase();
+else if (values.phase === 'grow') await growPhase();
+else if (values.phase === 'report') await reportPhase();
 else if (values.phase === 'knn-only') await knnOnlyPhase();
 else throw new Error(`unknown --phase ${values.phase}`);
