@@ -637,7 +637,7 @@ async function measurePhase(): Promise<void> {
     if (Number(values['reencode-subset']) > 0) {
       // Re-encode: a subset made stale (fingerprints changed), re-encoded by EncodingService, scaled.
       const subset = Number(values['reencode-subset']);
-      await graph.write('stale', (tx) =>
+      await app.backend.graph.write('stale', (tx) =>
         tx.query(
           `MATCH (e:Entity) WITH e ORDER BY e.id SKIP 7 LIMIT toInteger($n)
            SET e.textEncoder = 'scale-bench-stale', e.candidateModel = 'scale-bench-stale'
@@ -733,9 +733,11 @@ async function growPhase(): Promise<void> {
            MATCH (s:Entity {id: b.src})-[:HAS_IMAGE {position: 0}]->(si:Image)
            WITH b, s, si,
                 [x IN coalesce(s.textEmbedding, []) | x + $sigma * (rand() - 0.5)] AS t,
-                [x IN si.embedding | x + $sigma * (rand() - 0.5)] AS v
-           WITH b, s, si, t, v, sqrt(reduce(a = 0.0, x IN t | a + x * x)) AS tn,
-                sqrt(reduce(a = 0.0, x IN v | a + x * x)) AS vn
+                [x IN si.embedding | x + $sigma * (rand() - 0.5)] AS v,
+                [x IN coalesce(si.robustEmbedding, []) | x + $sigma * (rand() - 0.5)] AS rv
+           WITH b, s, si, t, v, rv, sqrt(reduce(a = 0.0, x IN t | a + x * x)) AS tn,
+                sqrt(reduce(a = 0.0, x IN v | a + x * x)) AS vn,
+                sqrt(reduce(a = 0.0, x IN rv | a + x * x)) AS rn
            CREATE (e:Entity) SET e = properties(s)
            SET e.id = b.id, e.name = s.name + ' (synthetic variant ' + toString(b.v) + ')',
                e.synthetic = true, e.tags = coalesce(s.tags, []) + 'synthetic',
@@ -743,7 +745,9 @@ async function growPhase(): Promise<void> {
                e.description = coalesce(s.description, '') + ' [Synthetic copy of ' + s.id + ']',
                e.textEmbedding = CASE WHEN s.textEmbedding IS NULL THEN null ELSE [x IN t | x / tn] END
            CREATE (i:Image) SET i = properties(si)
-           SET i.sha256 = b.sha, i.url = '', i.embedding = [x IN v | x / vn]
+           SET i.sha256 = b.sha, i.url = '', i.embedding = [x IN v | x / vn],
+               i.robustEmbedding = CASE WHEN si.robustEmbedding IS NULL THEN null
+                                        ELSE [x IN rv | x / rn] END
            CREATE (e)-[:HAS_IMAGE {position: 0}]->(i)`,
           { batch, sigma },
         ),
@@ -764,7 +768,7 @@ async function growPhase(): Promise<void> {
       written: N - count,
       seconds: round(writeMs / 1000),
       entitiesPerSecond: round(((N - count) * 1000) / writeMs),
-      note: `direct Cypher writes of copies of ${sources.length} real entities (vectors perturbed, uniform noise sd 0.02 per dimension, renormalised; no picture bytes), not registration through the service`,
+      note: `direct Cypher writes of copies of ${sources.length} real entities (text, image and robust image vectors perturbed, uniform noise sd 0.02 per dimension, renormalised; no picture bytes), not registration through the service`,
       loadAverageAtEnd: loadavg(),
     };
     await writeFile(
@@ -875,6 +879,49 @@ async function knnOnlyPhase(): Promise<void> {
   );
 }
 
+// --- phase: reencode-all (every stale vector of the graph, e.g. after a new bundle) -------------
+
+async function reencodeAllPhase(): Promise<void> {
+  runNeo4jScript('start.sh', instance);
+  const cfg = config('neo4j');
+  const app = await createApp(cfg, createLogger(cfg.logLevel));
+  try {
+    const before = await app.services.encoding.status();
+    log(`stale before: ${JSON.stringify(before)}`);
+    const started = performance.now();
+    let last = 0;
+    const job = await app.services.encoding.run(32, (progress) => {
+      const done =
+        progress.encodedEntities + progress.encodedImages + progress.encodedCandidateVectors;
+      if (done - last >= 1000) {
+        last = done;
+        log(`re-encoded ${done}/${progress.total}`);
+      }
+    });
+    const ms = performance.now() - started;
+    const report = {
+      date: new Date().toISOString(),
+      n: N,
+      bundle: app.backend.models?.manifest.id ?? null,
+      staleBefore: before,
+      encodedEntities: job.encodedEntities,
+      encodedImages: job.encodedImages,
+      encodedCandidateVectors: job.encodedCandidateVectors,
+      seconds: round(ms / 1000),
+      imagesPerSecond: round((job.encodedImages * 1000) / ms),
+      note: 'the whole graph, every stale vector, EncodingService.run(32) in process',
+      loadAverageAtEnd: loadavg(),
+    };
+    await writeFile(
+      path.join(values.out, `scale-${N}-reencode-all.json`),
+      `${JSON.stringify(report, null, 2)}\n`,
+    );
+    log(`re-encode all: ${JSON.stringify(report)}`);
+  } finally {
+    await app.close();
+  }
+}
+
 // --- phase: report (bench/results/scale.md from the JSON of every N measured) ------------------
 
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-base-to-string -- reads back this script's own JSON, loosely typed */
@@ -944,5 +991,6 @@ if (values.phase === 'import') await importPhase();
 else if (values.phase === 'measure') await measurePhase();
 else if (values.phase === 'grow') await growPhase();
 else if (values.phase === 'report') await reportPhase();
+else if (values.phase === 'reencode-all') await reencodeAllPhase();
 else if (values.phase === 'knn-only') await knnOnlyPhase();
 else throw new Error(`unknown --phase ${values.phase}`);
