@@ -501,7 +501,7 @@ async function measurePhase(): Promise<void> {
     const [counts] = await graph.read('counts', (tx) =>
       tx.query<{ images: number; synthetic: number }>(
         `CALL { MATCH (i:Image) RETURN count(i) AS images }
-         CALL { MATCH (e:Entity) WHERE e.id STARTS WITH 'synthetic:' RETURN count(e) AS synthetic }
+         CALL { MATCH (e:Entity) WHERE e.id STARTS WITH 'synthetic' RETURN count(e) AS synthetic }
          RETURN images, synthetic`,
       ),
     );
@@ -706,7 +706,7 @@ async function growPhase(): Promise<void> {
   try {
     const sources = await graph.read('sources', (tx) =>
       tx.query<{ id: string }>(
-        `MATCH (e:Entity) WHERE NOT e.id STARTS WITH 'synthetic:'
+        `MATCH (e:Entity) WHERE NOT e.id STARTS WITH 'synthetic'
            AND EXISTS { (e)-[:HAS_IMAGE {position: 0}]->(:Image) }
          RETURN e.id AS id ORDER BY id`,
       ),
@@ -722,7 +722,7 @@ async function growPhase(): Promise<void> {
         const m = n + j;
         return {
           src: sources[m % sources.length]!.id,
-          id: `synthetic:${m}`,
+          id: `synthetic-copy:${m}`,
           v: Math.floor(m / sources.length) + 100,
           sha: `synthetic-${m}`,
         };
@@ -738,16 +738,15 @@ async function growPhase(): Promise<void> {
            WITH b, s, si, t, v, rv, sqrt(reduce(a = 0.0, x IN t | a + x * x)) AS tn,
                 sqrt(reduce(a = 0.0, x IN v | a + x * x)) AS vn,
                 sqrt(reduce(a = 0.0, x IN rv | a + x * x)) AS rn
-           CREATE (e:Entity) SET e = properties(s)
-           SET e.id = b.id, e.name = s.name + ' (synthetic variant ' + toString(b.v) + ')',
-               e.synthetic = true, e.tags = coalesce(s.tags, []) + 'synthetic',
-               e.contentHash = b.id,
-               e.description = coalesce(s.description, '') + ' [Synthetic copy of ' + s.id + ']',
-               e.textEmbedding = CASE WHEN s.textEmbedding IS NULL THEN null ELSE [x IN t | x / tn] END
-           CREATE (i:Image) SET i = properties(si)
-           SET i.sha256 = b.sha, i.url = '', i.embedding = [x IN v | x / vn],
-               i.robustEmbedding = CASE WHEN si.robustEmbedding IS NULL THEN null
-                                        ELSE [x IN rv | x / rn] END
+           CREATE (e:Entity)
+           SET e = s {.*, id: b.id, name: s.name + ' (synthetic variant ' + toString(b.v) + ')',
+               synthetic: true, tags: coalesce(s.tags, []) + 'synthetic', contentHash: b.id,
+               description: coalesce(s.description, '') + ' [Synthetic copy of ' + s.id + ']',
+               textEmbedding: CASE WHEN s.textEmbedding IS NULL THEN null ELSE [x IN t | x / tn] END}
+           CREATE (i:Image)
+           SET i = si {.*, sha256: b.sha, url: '', embedding: [x IN v | x / vn],
+               robustEmbedding: CASE WHEN si.robustEmbedding IS NULL THEN null
+                                     ELSE [x IN rv | x / rn] END}
            CREATE (e)-[:HAS_IMAGE {position: 0}]->(i)`,
           { batch, sigma },
         ),
