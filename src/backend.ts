@@ -121,8 +121,18 @@ export function createServices(options: {
     backend.encoders,
     backend.vectors,
   );
-  // This replica's own vector writes reach its in-process index before the mutation returns.
-  const vectorsWritten = backend.vectors ? () => backend.vectors!.catchUp() : undefined;
+  // This replica's own vector writes reach its in-process index before the mutation returns; a
+  // failure (the write itself committed) is logged and left to the next poll, never thrown.
+  const vectors = backend.vectors;
+  const vectorsWritten = vectors
+    ? async () => {
+        try {
+          await vectors.catchUp();
+        } catch (error) {
+          logger.warn({ err: error }, 'in-process vector index not updated; the poll retries');
+        }
+      }
+    : undefined;
   return {
     images: imageReader,
     queries: new EntityQueries(backend.graph, config.limits),

@@ -59,21 +59,10 @@ export class EncodingService {
       readonly encoders: EntityEncoders | null;
       readonly imageStore: ImageStore;
       readonly logger: Logger;
-      /** Called after each committed batch of vectors (the in-process index, as EntityService). */
+      /** Called after each committed batch of vectors (the in-process index, as EntityService); never throws. */
       readonly vectorsWritten?: () => Promise<void>;
     },
   ) {}
-
-  private async syncVectors(): Promise<void> {
-    try {
-      await this.deps.vectorsWritten?.();
-    } catch (error) {
-      this.deps.logger.warn(
-        { err: error },
-        'in-process vector index not updated; the poll retries',
-      );
-    }
-  }
 
   private fingerprints() {
     return {
@@ -176,7 +165,7 @@ export class EncodingService {
         batch.map((entity, index) => ({ id: entity.id, vector: toNumberArray(encoded[index]!) })),
       ),
     );
-    await this.syncVectors();
+    await this.deps.vectorsWritten?.();
     job.encodedEntities += batch.length;
     return batch.length;
   }
@@ -265,7 +254,7 @@ export class EncodingService {
     await this.deps.graph.write('encoding.setImageVectors', (tx) =>
       vectors.setImageVectors(tx, encoder.fingerprint, encoded),
     );
-    await this.syncVectors();
+    await this.deps.vectorsWritten?.();
     job.encodedImages += hashes.length;
     return hashes.length;
   }

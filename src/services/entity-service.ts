@@ -58,7 +58,8 @@ export interface EntityServiceDeps {
   readonly encoders: EntityEncoders | null;
   /**
    * Called once a write committed: the in-process vector index applies it before the mutation
-   * returns (src/vectors/vector-sync.ts). Absent when dense retrieval runs in Neo4j.
+   * returns (src/vectors/vector-sync.ts). Never throws (a failure is logged and left to the poll).
+   * Absent when dense retrieval runs in Neo4j.
    */
   readonly vectorsWritten?: () => Promise<void>;
 }
@@ -122,21 +123,9 @@ export class EntityService {
       await this.discardUnreferencedImages(newlyStored);
       throw error;
     }
-    if (results.some((result) => result.status === 'CREATED')) await this.syncVectors();
+    if (results.some((result) => result.status === 'CREATED')) await this.deps.vectorsWritten?.();
     await this.ensureImageFiles(images);
     return results;
-  }
-
-  /** Applies committed writes to the in-process vector index; a failure leaves it to the poll. */
-  private async syncVectors(): Promise<void> {
-    try {
-      await this.deps.vectorsWritten?.();
-    } catch (error) {
-      this.deps.logger.warn(
-        { err: error },
-        'in-process vector index not updated; the poll retries',
-      );
-    }
   }
 
   async update(rawId: string, patch: EntityPatch, signal?: AbortSignal): Promise<EntityRecord> {
@@ -176,7 +165,7 @@ export class EntityService {
       await this.discardUnreferencedImages(newlyStored);
       throw error;
     }
-    await this.syncVectors();
+    await this.deps.vectorsWritten?.();
     await this.ensureImageFiles(images);
     await this.removeImageFiles(removedImages);
     const [updated] = await this.deps.graph.read('updateEntity.reload', (tx) =>
@@ -192,7 +181,7 @@ export class EntityService {
       entities.deleteEntity(tx, id),
     );
     if (!result.deleted) throw new NotFoundError('Entity', id);
-    await this.syncVectors();
+    await this.deps.vectorsWritten?.();
     await this.removeImageFiles(result.removedImages);
     return { id, removedImages: result.removedImages };
   }
