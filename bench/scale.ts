@@ -50,7 +50,13 @@ import type { EntityInput } from '../src/services/entity-service.js';
 import { DenseVectorIndex } from '../src/vectors/dense-index.js';
 import { onnxMatMulScorer } from '../src/vectors/row-scorer.js';
 import { loadEntityVectorsPage, type EntityVectorRow } from '../src/neo4j/vector-changes.js';
-import { evaluationConfig, parseInstance, runNeo4jScript } from '../eval/harness/benchmark-db.js';
+import type { ImportLine } from '../src/cli/import-file.js';
+import {
+  evaluationConfig,
+  importFieldsOf,
+  parseInstance,
+  runNeo4jScript,
+} from '../eval/harness/benchmark-db.js';
 import { readGoldQueries, type GoldQuery } from '../eval/harness/format.js';
 import { linkImage, serviceClient } from '../eval/service/client.js';
 import { dataUrlOf, linkInputOf } from '../eval/service/convert.js';
@@ -130,21 +136,9 @@ async function readJsonl<T>(file: string): Promise<T[]> {
 }
 
 function importFields(line: Record<string, unknown>, origin: string): KbLine {
-  const l = line as unknown as KbLine & { images?: { path: string }[] };
-  return {
-    id: l.id,
-    name: l.name,
-    ...(l.aliases ? { aliases: l.aliases } : {}),
-    ...(l.description !== undefined ? { description: l.description } : {}),
-    ...(l.domain !== undefined ? { domain: l.domain } : {}),
-    ...(l.tags ? { tags: l.tags } : {}),
-    ...(l.images ? { images: l.images.map((i) => ({ path: i.path })) } : {}),
-    origin,
-    synthetic: false,
-  };
+  return { ...importFieldsOf(line as unknown as ImportLine), origin, synthetic: false };
 }
 
-/** The real entities, in the order above, without duplicate ids or duplicate pool concepts. */
 async function realEntities(): Promise<{ lines: KbLine[]; counts: Record<string, number> }> {
   const lines: KbLine[] = [];
   const ids = new Set<string>();

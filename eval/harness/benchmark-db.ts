@@ -1,7 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { importLineToEntityInput, readImportBatches } from '../../src/cli/import-file.js';
+import {
+  importLineToEntityInput,
+  readImportBatches,
+  type ImportLine,
+} from '../../src/cli/import-file.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import type { Services } from '../../src/graphql/context.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
@@ -90,6 +94,22 @@ export function runNeo4jScript(name: string, instance: InstanceEnv): void {
   if (result.status !== 0) throw new Error(`db/neo4j/${name} failed (${result.status})`);
 }
 
+/**
+ * Only the import fields of a KB line (`ImportLine`): concept, split, source and the like are a
+ * benchmark's bookkeeping, not entity content.
+ */
+export function importFieldsOf(line: ImportLine): ImportLine {
+  return {
+    id: line.id,
+    name: line.name,
+    ...(line.aliases ? { aliases: line.aliases } : {}),
+    ...(line.description !== undefined ? { description: line.description } : {}),
+    ...(line.domain !== undefined ? { domain: line.domain } : {}),
+    ...(line.tags ? { tags: line.tags } : {}),
+    ...(line.images ? { images: line.images.map((i) => ({ path: i.path })) } : {}),
+  };
+}
+
 /** Registers a benchmark `kb.jsonl` through EntityService in batches; returns the count. */
 export async function importBenchmarkKb(
   services: Services,
@@ -99,21 +119,7 @@ export async function importBenchmarkKb(
   let count = 0;
   for await (const batch of readImportBatches(kbFile, options.batchSize)) {
     const inputs = await Promise.all(
-      batch.map((line) =>
-        // Only the import fields: concept, split and source are the benchmark's bookkeeping.
-        importLineToEntityInput(
-          {
-            id: line.id,
-            name: line.name,
-            ...(line.aliases ? { aliases: line.aliases } : {}),
-            ...(line.description !== undefined ? { description: line.description } : {}),
-            ...(line.domain !== undefined ? { domain: line.domain } : {}),
-            ...(line.tags ? { tags: line.tags } : {}),
-            ...(line.images ? { images: line.images.map((i) => ({ path: i.path })) } : {}),
-          },
-          PROJECT_ROOT,
-        ),
-      ),
+      batch.map((line) => importLineToEntityInput(importFieldsOf(line), PROJECT_ROOT)),
     );
     await services.entities.registerMany(inputs);
     count += inputs.length;
