@@ -1,6 +1,6 @@
 import os from 'node:os';
 
-/** What the benchmark scripts share: nearest-rank percentiles, rounding, the machine block. */
+/** What the benchmark scripts share: nearest-rank percentiles, rounding, the machine block, seeded noise. */
 
 /** Nearest-rank percentile of ascending samples (NaN when empty). */
 export function percentile(sorted: readonly number[], q: number): number {
@@ -21,4 +21,16 @@ export function benchMachine() {
     node: process.version,
     loadAverageAtEnd: os.loadavg().map(round),
   };
+}
+
+/** Deterministic Gaussian noise (mulberry32 + Box-Muller). */
+export function gaussian(seed: number): () => number {
+  let a = seed;
+  const uniform = () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
 }

@@ -60,7 +60,7 @@ import {
 import { readGoldQueries, type GoldQuery } from '../eval/harness/format.js';
 import { linkImage, serviceClient } from '../eval/service/client.js';
 import { dataUrlOf, linkInputOf } from '../eval/service/convert.js';
-import { benchMachine, percentile, round } from './report.js';
+import { benchMachine, gaussian, percentile, round } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -351,18 +351,6 @@ interface Dist {
 function dist(samples: number[]): Dist {
   const s = [...samples].sort((a, b) => a - b);
   return { p50Ms: round(percentile(s, 0.5)), p99Ms: round(percentile(s, 0.99)), n: s.length };
-}
-
-/** Deterministic Gaussian noise (mulberry32 + Box-Muller). */
-function gaussian(seed: number): () => number {
-  let a = seed;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
 }
 
 function perturb(vector: ArrayLike<number>, sigma: number, g: () => number): Float32Array {

@@ -25,7 +25,7 @@ import { PROJECT_ROOT } from '../src/paths.js';
 import { DenseVectorIndex } from '../src/vectors/dense-index.js';
 import { onnxMatMulScorer } from '../src/vectors/row-scorer.js';
 import { createLogger } from '../src/logger.js';
-import { benchMachine, percentile, round } from './report.js';
+import { benchMachine, gaussian, percentile, round } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -46,18 +46,6 @@ const [, boltPort] = values.instance.split(':');
 
 function log(message: string): void {
   process.stderr.write(`[vector-search ${new Date().toISOString()}] ${message}\n`);
-}
-
-/** Deterministic Gaussian noise (mulberry32 + Box-Muller). */
-function rng(seed: number): () => number {
-  let a = seed;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
 }
 
 function perturb(vector: Float32Array, sigma: number, gauss: () => number): Float32Array {
@@ -150,7 +138,7 @@ const imageRows: { entity: string; vector: Float32Array }[] = [];
   await graph2.close();
   for (const row of all) imageRows.push({ entity: row.id, vector: Float32Array.from(row.v) });
 }
-const gauss = rng(13);
+const gauss = gaussian(13);
 const queries = Array.from({ length: queryCount }, (_, q) =>
   perturb(imageRows[Math.floor((q * imageRows.length) / queryCount)]!.vector, noise, gauss),
 );
@@ -241,7 +229,7 @@ async function measure(n: number, label: string): Promise<Method[]> {
   const matrix = new Float32Array(n * d);
   const owners: number[] = [];
   const entityIndex = new Map<string, number>();
-  const g = rng(7);
+  const g = gaussian(7);
   for (let r = 0; r < n; r += 1) {
     const base = imageRows[r % imageRows.length]!;
     // Rows past the real ones: synthetic (a real vector plus noise), each its own entity.
