@@ -3,6 +3,7 @@
  * eval/xdep/build-xdep.ts), next to its floors measured in the same run on the same KB.
  *
  *   npx tsx eval/xdep/run-xdep.ts --split dev|test | --source wesnoth|cards
+ *   npx tsx eval/xdep/run-xdep.ts --xdep var/xdep-photos --source photos   (eval/xdep/photos.ts)
  *     [--xdep var/xdep] [--out eval-results/<date>-xdep-<source>] [--limit-queries N] [--keep-db]
  *
  * Starts its own Neo4j (instance "xdep", Bolt 7741, HTTP 7541, no auth), registers the source's KB
@@ -60,7 +61,7 @@ import {
   type Ratio,
   type RegionUnit,
 } from './metrics.js';
-import { parseXdepSource, type XdepSource } from './xdep.js';
+import { parseXdepSource, XDEP_SOURCES, type XdepSource } from './xdep.js';
 
 sharp.cache(false);
 
@@ -339,7 +340,9 @@ function markdown(meta: Record<string, unknown>, m: Metrics, source: string): st
   const sg = m.sceneGiven;
   const sa = m.sceneAuto;
   return [
-    `# Held-out source \`${source}\` (${String(meta.split)}): linkImage vs floors`,
+    (XDEP_SOURCES as readonly string[]).includes(source)
+      ? `# Held-out source \`${source}\` (${String(meta.split)}): linkImage vs floors`
+      : `# Check source \`${source}\` (not held out; see its builder): linkImage vs floors`,
     '',
     `Measured ${String(meta.date)} on ${JSON.stringify(meta.machine)}; bundle \`${String(meta.bundle)}\`, linker \`${String((meta.linker as { name?: string }).name)}\`; ${String(meta.entitiesRegistered)} KB entities; ${String(meta.api)}. 95% intervals: percentile bootstrap over queries (1,000 resamples, seed 1). Nothing is inserted into the candidate lists; a NIL answer counts as wrong for acc@k.`,
     '',
@@ -389,11 +392,14 @@ async function main(): Promise<void> {
   });
   const xdepDir = path.resolve(PROJECT_ROOT, values.xdep);
   const manifest = JSON.parse(await readFile(path.join(xdepDir, 'manifest.json'), 'utf8')) as {
-    roles: Record<XdepSource, 'dev' | 'test'>;
+    roles: Record<string, 'dev' | 'test'>;
     sources: Record<string, { kb: string; queries: string; split: string }>;
   };
-  const source: XdepSource = values.source
-    ? parseXdepSource(values.source)
+  // A held-out source by name, or another source its manifest lists (the photo-to-photo check).
+  const source: string = values.source
+    ? values.source in manifest.sources
+      ? values.source
+      : parseXdepSource(values.source)
     : ((Object.entries(manifest.roles).find(([, r]) => r === values.split)?.[0] as
         XdepSource | undefined) ??
       (() => {
