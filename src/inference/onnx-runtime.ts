@@ -157,7 +157,11 @@ function missingLibraries(packageDir: string): string | null {
 export function nodesPerProvider(profile: unknown): Record<string, number> {
   const nodes = new Map<string, Set<string>>();
   if (!Array.isArray(profile)) return {};
-  for (const event of profile as { cat?: unknown; name?: unknown; args?: { provider?: unknown } }[]) {
+  for (const event of profile as {
+    cat?: unknown;
+    name?: unknown;
+    args?: { provider?: unknown };
+  }[]) {
     const provider = event.args?.provider;
     if (event.cat !== 'Node' || typeof provider !== 'string' || typeof event.name !== 'string') {
       continue;
