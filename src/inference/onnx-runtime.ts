@@ -268,7 +268,9 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions): OnnxRuntime {
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         const diagnosis = cudaPackage ? missingLibraries(cudaPackage) : null;
-        fallBack(`model "${name}": ${message}${diagnosis ? ` (${diagnosis})` : ''}`);
+        fallBack(
+          `the CUDA session of "${name}" failed: ${message}${diagnosis ? ` (${diagnosis})` : ''}`,
+        );
       }
     }
     return { session: await open({ ...base, executionProviders: ['cpu'] }), profilePrefix };
