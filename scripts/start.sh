@@ -4,7 +4,8 @@
 #
 # Env (besides the service's own, see README): POLYLINK_DEMO_LIMIT (nations to load; default 60 on the
 # local server, 0 when NEO4J_URI names your own database), NEO4J_PASSWORD (local server; generated and kept in var/secrets when unset),
-# POLYLINK_API_KEY_FILE (where the admin key is kept; default var/secrets/api-key).
+# POLYLINK_API_KEY_FILE (where the admin key is kept; default var/secrets/api-key),
+# POLYLINK_EXECUTION_PROVIDER=cuda (runs scripts/setup-cuda.sh and sets LD_LIBRARY_PATH; README, CUDA).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -12,6 +13,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export NODE_ENV="${NODE_ENV:-production}"
 
 bash scripts/setup.sh
+
+# CUDA (opt-in): assemble onnxruntime-node's CUDA path from PyPI once (it fails with the reason when
+# the NVIDIA driver is missing or older than CUDA 13 needs), and put its libraries on the library
+# path, which the dynamic linker reads only at process start.
+if [[ "${POLYLINK_EXECUTION_PROVIDER:-cpu}" == [Cc][Uu][Dd][Aa] ]]; then
+  cuda_dir="${POLYLINK_CUDA_DIR:-var/cuda}"
+  bash scripts/setup-cuda.sh --dest "${cuda_dir}"
+  export LD_LIBRARY_PATH="$(cd "${cuda_dir}/runtime/lib" && pwd)${LD_LIBRARY_PATH:+:${LD_LIBRARY_PATH}}"
+fi
 
 # The demo graph goes only into the local server: never into a database the user brought.
 default_demo_limit=0

@@ -43,6 +43,8 @@ export interface Config {
     readonly enabled: boolean;
     readonly bundleDir: string;
     readonly executionProvider: 'cpu' | 'cuda';
+    /** Where scripts/setup-cuda.sh assembled the CUDA runtime; read only for `cuda`. */
+    readonly cudaDir: string;
     /** 0 lets ONNX Runtime use one thread per core. */
     readonly intraOpThreads: number;
     readonly interOpThreads: number;
@@ -246,6 +248,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         'cpu',
         'cuda',
       ] as const),
+      cudaDir: path.resolve(cwd, readString(env, 'POLYLINK_CUDA_DIR', 'var/cuda')),
       intraOpThreads: readInteger(env, 'POLYLINK_INTRA_OP_THREADS', 0, [0, 256]),
       interOpThreads: readInteger(env, 'POLYLINK_INTER_OP_THREADS', 1, [1, 256]),
       spinning: readBoolean(env, 'POLYLINK_ONNX_SPINNING', false),

@@ -227,6 +227,7 @@ export async function createModelRegistry(
   const manifest = await readManifest(config.bundleDir);
   const runtime = createOnnxRuntime({
     executionProvider: config.executionProvider,
+    cudaDir: config.cudaDir,
     intraOpThreads: config.intraOpThreads,
     interOpThreads: config.interOpThreads,
     spinning: config.spinning,
