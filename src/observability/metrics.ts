@@ -159,46 +159,6 @@ export function createServiceMetrics(): ServiceMetrics {
     'Lookups an in-process cache could not answer (absent, expired or stale)',
   );
   gauge(
-    'polylink_vector_index_entities',
-    'Entities in the in-process dense index (POLYLINK_VECTOR_SEARCH=memory)',
-    [],
-    (set) => {
-      const vectors = sources?.backend.vectors;
-      if (vectors) set({}, vectors.stats().entities);
-    },
-  );
-  gauge(
-    'polylink_vector_index_rows',
-    'Rows of the in-process dense index by vector kind, live or dead (awaiting compaction)',
-    ['kind', 'state'],
-    (set) => {
-      const vectors = sources?.backend.vectors;
-      if (!vectors) return;
-      for (const [kind, rows] of Object.entries(vectors.stats().rows)) {
-        set({ kind, state: 'live' }, rows.live);
-        set({ kind, state: 'dead' }, rows.dead);
-      }
-    },
-  );
-  gauge(
-    'polylink_vector_index_bytes',
-    'Bytes allocated by the in-process dense index (matrices and row bookkeeping)',
-    [],
-    (set) => {
-      const vectors = sources?.backend.vectors;
-      if (vectors) set({}, vectors.stats().matrixBytes);
-    },
-  );
-  gauge(
-    'polylink_vector_index_version',
-    'The graph’s vector change clock this replica’s in-process index has applied',
-    [],
-    (set) => {
-      const vectors = sources?.backend.vectors;
-      if (vectors) set({}, vectors.appliedVersion);
-    },
-  );
-  gauge(
     'polylink_neo4j_sessions_active',
     'Neo4j sessions open in this process, by access mode: each holds one pooled connection',
     ['mode'],
@@ -217,6 +177,45 @@ export function createServiceMetrics(): ServiceMetrics {
       if (sources) set({}, sources.maxPoolSize);
     },
   );
+
+  /** Only where the index exists: a series that reads 0 would say "empty", not "not used". */
+  function registerVectorIndexGauges(vectors: NonNullable<Backend['vectors']>): void {
+    gauge(
+      'polylink_vector_index_entities',
+      'Entities in the in-process dense index (POLYLINK_VECTOR_SEARCH=memory)',
+      [],
+      (set) => {
+        set({}, vectors.stats().entities);
+      },
+    );
+    gauge(
+      'polylink_vector_index_rows',
+      'Rows of the in-process dense index by vector kind, live or dead (awaiting compaction)',
+      ['kind', 'state'],
+      (set) => {
+        for (const [kind, rows] of Object.entries(vectors.stats().rows)) {
+          set({ kind, state: 'live' }, rows.live);
+          set({ kind, state: 'dead' }, rows.dead);
+        }
+      },
+    );
+    gauge(
+      'polylink_vector_index_bytes',
+      'Bytes allocated by the in-process dense index (matrices and row bookkeeping)',
+      [],
+      (set) => {
+        set({}, vectors.stats().matrixBytes);
+      },
+    );
+    gauge(
+      'polylink_vector_index_version',
+      'The graph’s vector change clock this replica’s in-process index has applied',
+      [],
+      (set) => {
+        set({}, vectors.appliedVersion);
+      },
+    );
+  }
 
   /** A counter fed from a cache's own running count: each scrape adds what grew since the last. */
   function cacheCounter(field: 'hits' | 'misses', name: string, help: string): void {
@@ -246,7 +245,9 @@ export function createServiceMetrics(): ServiceMetrics {
           if (!operation) return Promise.resolve();
           const fragments = Object.fromEntries(
             document.definitions.flatMap((definition) =>
-              definition.kind === Kind.FRAGMENT_DEFINITION ? [[definition.name.value, definition]] : [],
+              definition.kind === Kind.FRAGMENT_DEFINITION
+                ? [[definition.name.value, definition]]
+                : [],
             ),
           );
           roots = rootFieldsOf(operation.selectionSet, fragments);
@@ -295,6 +296,7 @@ export function createServiceMetrics(): ServiceMetrics {
     },
     attach(given) {
       sources = given;
+      if (given.backend.vectors) registerVectorIndexGauges(given.backend.vectors);
     },
     instrument(services) {
       const { linking } = services;
