@@ -59,6 +59,8 @@ const domain = `it-${tag}`;
 beforeAll(async () => {
   imageDir = await mkdtemp(path.join(os.tmpdir(), 'polylink-replicas-'));
   const env = {
+    // The routing scheme a cluster needs; a single server answers its routing requests itself.
+    NEO4J_URI: parseConfig(process.env).neo4j.uri.replace(/^bolt(\+s|\+ssc)?:/, 'neo4j$1:'),
     POLYLINK_IMAGE_DIR: imageDir,
     POLYLINK_VECTOR_SEARCH: 'memory',
     POLYLINK_VECTOR_POLL_MS: '0',
@@ -131,6 +133,9 @@ describe('two service processes on one graph and one image store', () => {
   let registered: string;
 
   it('return bookmarks from a write and read it on the other replica when given them', async () => {
+    for (const replica of [writer, reader]) {
+      expect(replica.logs.find((line) => 'neo4j' in line)?.neo4j).toMatch(/^neo4j(\+s|\+ssc)?:/);
+    }
     // The reader loaded its index before the entity existed.
     expect(await denseImageIds(reader, null)).not.toContain(entityId);
     registered = await write(REGISTER, {
