@@ -1,3 +1,4 @@
+import { access, constants } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -14,8 +15,16 @@ import { ErrorCode } from './errors.js';
 import { createJsonErrorHandler, errorBody, notFoundHandler } from './http/json-errors.js';
 import { answerClientErrorsInJson, multipartBoundaryGuard } from './http/request-guards.js';
 import { createRequestScopeMiddleware, requestScopeOf } from './http/request-scope.js';
+import {
+  createBookmarksPlugin,
+  createCausalConsistencyMiddleware,
+} from './http/causal-consistency.js';
+import { createReadinessHandler } from './http/readiness.js';
+import { createRequestIdMiddleware } from './http/request-id.js';
 import { ImageStore } from './images/image-store.js';
+import { CandidateVectorCache } from './linking/candidate-vector-cache.js';
 import type { Logger } from './logger.js';
+import { createServiceMetrics, type ServiceMetrics } from './observability/metrics.js';
 
 export interface App {
   readonly url: string;
@@ -28,16 +37,24 @@ export interface App {
 
 /** Composition root: the backend (driver, models), one Apollo server, one HTTP server. */
 export async function createApp(config: Config, logger: Logger): Promise<App> {
-  const backend = await openBackend(config, logger);
+  const metrics = createServiceMetrics();
+  const backend = await openBackend(config, logger, {
+    onTransaction: (event) => metrics.observeTransaction(event),
+  });
   try {
-    return await startHttp(backend, config, logger);
+    return await startHttp({ backend, metrics }, config, logger);
   } catch (error) {
     await backend.close();
     throw error;
   }
 }
 
-async function startHttp(backend: Backend, config: Config, logger: Logger): Promise<App> {
+async function startHttp(
+  opened: { backend: Backend; metrics: ServiceMetrics },
+  config: Config,
+  logger: Logger,
+): Promise<App> {
+  const { backend, metrics } = opened;
   const expressApp = express();
   expressApp.disable('x-powered-by');
   // Express's own fallbacks (finalhandler) print stacks outside production; ours answer first anyway.
@@ -47,6 +64,7 @@ async function startHttp(backend: Backend, config: Config, logger: Logger): Prom
   // The server listens before its routes exist (with port 0 the URLs need the port): until they
   // are mounted, every request gets a JSON 503 rather than Express's HTML 404.
   const starting = { done: false };
+  expressApp.use(createRequestIdMiddleware(logger), metrics.httpMiddleware);
   expressApp.use((_request, response, next) => {
     if (starting.done) {
       next();
@@ -64,7 +82,15 @@ async function startHttp(backend: Backend, config: Config, logger: Logger): Prom
   const { port } = httpServer.address() as AddressInfo;
   const url = httpOrigin(config.http.host, port);
   try {
-    const app = await mountRoutes({ expressApp, httpServer, url, backend, config, logger });
+    const app = await mountRoutes({
+      expressApp,
+      httpServer,
+      url,
+      backend,
+      metrics,
+      config,
+      logger,
+    });
     starting.done = true;
     return app;
   } catch (error) {
@@ -78,37 +104,63 @@ async function mountRoutes(deps: {
   httpServer: http.Server;
   url: string;
   backend: Backend;
+  metrics: ServiceMetrics;
   config: Config;
   logger: Logger;
 }): Promise<App> {
-  const { expressApp, httpServer, url, backend, config, logger } = deps;
+  const { expressApp, httpServer, url, backend, metrics, config, logger } = deps;
   const { graph } = backend;
-  const services = createServices({
-    backend,
-    config,
-    logger,
-    publicBaseUrl: config.http.publicBaseUrl ?? url,
-  });
+  const candidateVectorCache = new CandidateVectorCache(config.models.candidateVectorCache);
+  const services = metrics.instrument(
+    createServices({
+      backend,
+      config,
+      logger,
+      publicBaseUrl: config.http.publicBaseUrl ?? url,
+      candidateVectorCache,
+    }),
+  );
   const imageStore = new ImageStore(config.images.storeDir);
   const apiKeys = new ApiKeyService(graph, config.auth.keyCacheMs);
+  metrics.attach({
+    backend,
+    maxPoolSize: config.neo4j.maxPoolSize,
+    caches: {
+      candidateVectors: candidateVectorCache,
+      apiKeys: { stats: () => apiKeys.cacheStats() },
+    },
+  });
   const apollo = createGraphQLServer({
     config,
     logger,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      metrics.graphqlPlugin,
+      createBookmarksPlugin(graph),
+    ],
   });
   await apollo.start();
 
   expressApp.get('/healthz', (_request, response) => {
     response.json({ status: 'ok' });
   });
-  expressApp.get('/readyz', async (_request, response) => {
-    try {
-      await graph.ping();
-      response.json({ status: 'ready' });
-    } catch {
-      response.status(503).json({ status: 'unavailable', reason: 'neo4j' });
-    }
-  });
+  expressApp.get(
+    '/readyz',
+    createReadinessHandler({
+      backend,
+      logger,
+      // The local store must be writable; an object-store backend brings its own probe.
+      probeImageStore: () => access(config.images.storeDir, constants.R_OK | constants.W_OK),
+    }),
+  );
+  if (config.metrics) {
+    // No key asked: the series hold counts and timings under bounded labels, nothing a client
+    // sent; keep the path off the public load balancer (docs/deployment.md).
+    expressApp.get('/metrics', async (_request, response) => {
+      response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
+  expressApp.use(createCausalConsistencyMiddleware(graph, backend.vectors));
   expressApp.use(createImageRouter(imageStore, services.queries));
   expressApp.use(
     '/graphql',

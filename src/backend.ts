@@ -4,7 +4,8 @@ import { ImageStore } from './images/image-store.js';
 import { imageVectorEncoderFactory } from './inference/image-vector-encoder.js';
 import { createModelRegistry, type ModelRegistry } from './inference/model-registry.js';
 import type { Logger } from './logger.js';
-import { createGraph, type Graph } from './neo4j/driver.js';
+import { CandidateVectorCache } from './linking/candidate-vector-cache.js';
+import { createGraph, type Graph, type GraphOptions } from './neo4j/driver.js';
 import { applyMigrations } from './neo4j/migrations.js';
 import { countStale, ensureVectorIndexes } from './neo4j/vector-repository.js';
 import { MIGRATIONS_DIR } from './paths.js';
@@ -25,6 +26,8 @@ export interface Backend {
   readonly encoders: EntityEncoders | null;
   /** The in-process vector index (POLYLINK_VECTOR_SEARCH=memory with encoders), else null. */
   readonly vectors: VectorSync | null;
+  /** Seconds each part of the bundle took to load; null until loaded (vision loads on first use). */
+  readonly modelLoadSeconds: { readonly bundle: number | null; readonly vision: number | null };
   /** Models first, then the driver: nothing may still be writing vectors when the driver closes. */
   close(): Promise<void>;
 }
@@ -33,8 +36,16 @@ export interface Backend {
  * Connects to Neo4j, applies migrations, loads the model bundle and makes sure the vector
  * indexes fit its encoders. Anything opened is closed again when a later step fails.
  */
-export async function openBackend(config: Config, logger: Logger): Promise<Backend> {
-  const graph = await createGraph(config.neo4j);
+export async function openBackend(
+  config: Config,
+  logger: Logger,
+  options: GraphOptions = {},
+): Promise<Backend> {
+  const graph = await createGraph(config.neo4j, options);
+  const modelLoadSeconds: { bundle: number | null; vision: number | null } = {
+    bundle: null,
+    vision: null,
+  };
   let models: ModelRegistry | null = null;
   let vectors: VectorSync | null = null;
   try {
@@ -42,9 +53,12 @@ export async function openBackend(config: Config, logger: Logger): Promise<Backe
       logger.info(await applyMigrations(graph, MIGRATIONS_DIR), 'migrations checked');
     }
     if (config.models.enabled) {
+      const loadStarted = performance.now();
       models = await createModelRegistry(config.models, logger, {
         imageEncoder: imageVectorEncoderFactory(config.images),
       });
+      modelLoadSeconds.bundle = (performance.now() - loadStarted) / 1000;
+      models = withTimedVision(models, modelLoadSeconds);
       const { text, image, candidate } = models.encoders;
       await ensureVectorIndexes(graph, {
         ...(text ? { entityText: text.dimension } : {}),
@@ -95,6 +109,7 @@ export async function openBackend(config: Config, logger: Logger): Promise<Backe
     models,
     encoders: models?.encoders ?? null,
     vectors,
+    modelLoadSeconds,
     async close() {
       await vectors?.stop();
       await models?.close();
@@ -111,6 +126,8 @@ export function createServices(options: {
   readonly logger: Logger;
   /** Where GET /images/:sha256 is reachable, for the URLs written onto Image nodes. */
   readonly publicBaseUrl: string;
+  /** linkImage's candidate-vector cache, when the caller reads its statistics. */
+  readonly candidateVectorCache?: CandidateVectorCache;
 }): Services {
   const { backend, config, logger, publicBaseUrl } = options;
   const imageStore = new ImageStore(config.images.storeDir);
@@ -156,6 +173,9 @@ export function createServices(options: {
       logger,
       publicBaseUrl,
       models: backend.models ? linkingModels(backend.models) : null,
+      vectorCache:
+        options.candidateVectorCache ??
+        new CandidateVectorCache(config.models.candidateVectorCache),
     }),
     encoding: new EncodingService({
       graph: backend.graph,
@@ -176,5 +196,26 @@ function linkingModels(models: ModelRegistry): LinkingModels {
     text: models.encoders.text,
     image: models.encoders.image?.decoded ?? null,
     vision: () => models.vision(),
+  };
+}
+
+/** The registry, with the first load of its vision models timed (they load on first use). */
+function withTimedVision(
+  models: ModelRegistry,
+  loadSeconds: { vision: number | null },
+): ModelRegistry {
+  let vision: ReturnType<ModelRegistry['vision']> | null = null;
+  return {
+    ...models,
+    vision() {
+      if (vision === null) {
+        const started = performance.now();
+        vision = models.vision().then((loaded) => {
+          loadSeconds.vision = (performance.now() - started) / 1000;
+          return loaded;
+        });
+      }
+      return vision;
+    },
   };
 }

@@ -20,6 +20,8 @@ export interface Config {
     readonly database: string;
     /** Connecting, acquiring a pooled connection and retrying a transaction each give up after this. */
     readonly timeoutMs: number;
+    /** Connections per Neo4j server this process may hold (the driver's pool). */
+    readonly maxPoolSize: number;
   };
   readonly auth: {
     /** Requests without a key may run queries (never mutations). Off: every request needs a key. */
@@ -102,6 +104,11 @@ export interface Config {
     readonly linkImagePerMinute: number;
     readonly registrationsPerMinute: number;
   };
+  /**
+   * Serve GET /metrics (Prometheus text format) on the service's port. It carries counts, timings
+   * and sizes under bounded labels (operation names, error codes, stages), no ids, keys or content.
+   */
+  readonly metrics: boolean;
   /** Apply pending migrations from db/migrations when the service starts. */
   readonly migrateOnStart: boolean;
   readonly logLevel: string;
@@ -216,6 +223,8 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       password: env.NEO4J_PASSWORD ?? '',
       database: readString(env, 'NEO4J_DATABASE', 'neo4j'),
       timeoutMs: readInteger(env, 'NEO4J_TIMEOUT_MS', 5000, [100, 600_000]),
+      // The driver's own default.
+      maxPoolSize: readInteger(env, 'NEO4J_MAX_POOL_SIZE', 100, [1, 10_000]),
     },
     auth: {
       anonymousRead: readBoolean(env, 'POLYLINK_ANONYMOUS_READ', false),
@@ -294,6 +303,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         [0, 10_000_000],
       ),
     },
+    metrics: readBoolean(env, 'POLYLINK_METRICS', true),
     migrateOnStart: readBoolean(env, 'POLYLINK_MIGRATE_ON_START', true),
     logLevel: readString(env, 'LOG_LEVEL', 'info'),
     isDevelopment: readString(env, 'NODE_ENV', 'production') === 'development',

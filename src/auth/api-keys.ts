@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { CacheStats } from '../observability/cache-stats.js';
 import { BadInputError, UnauthenticatedError } from '../errors.js';
 import * as apiKeys from '../neo4j/api-key-repository.js';
 import type { ApiKeyRecord } from '../neo4j/api-key-repository.js';
@@ -56,6 +57,8 @@ export interface ApiKeyView {
 export class ApiKeyService {
   /** Per key id, the stored record (or null: no such key) as last read. */
   private readonly cache: LRUCache<string, { record: ApiKeyRecord | null }> | null;
+  private hits = 0;
+  private misses = 0;
 
   constructor(
     private readonly graph: Graph,
@@ -112,9 +115,22 @@ export class ApiKeyService {
     return { keyId: record.id, keyName: record.name, role: record.role };
   }
 
+  cacheStats(): CacheStats {
+    return {
+      entries: this.cache?.size ?? 0,
+      maxEntries: this.cache?.max ?? 0,
+      hits: this.hits,
+      misses: this.misses,
+    };
+  }
+
   private async lookup(id: string): Promise<ApiKeyRecord | null> {
     const cached = this.cache?.get(id);
-    if (cached) return cached.record;
+    if (cached) {
+      this.hits += 1;
+      return cached.record;
+    }
+    this.misses += 1;
     const record = await this.graph.read('apiKeys.find', (tx) => apiKeys.findApiKey(tx, id));
     this.cache?.set(id, { record });
     return record;

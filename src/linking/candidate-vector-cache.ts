@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { CacheStats } from '../observability/cache-stats.js';
 
 /** An entity as a candidate list names it: its id and the content hash its vector was made from. */
 export interface CandidateKey {
@@ -21,6 +22,8 @@ interface CachedVector {
  */
 export class CandidateVectorCache {
   private readonly entries: LRUCache<string, CachedVector> | null;
+  private hits = 0;
+  private misses = 0;
 
   /** `maxEntries` 0 turns the cache off (every vector is read from the graph). */
   constructor(maxEntries: number) {
@@ -39,6 +42,8 @@ export class CandidateVectorCache {
       if (cached && cached.contentHash === key.contentHash) found.set(key.id, cached.vector);
       else missing.push(key);
     }
+    this.hits += found.size;
+    this.misses += missing.length;
     return { found, missing };
   }
 
@@ -50,5 +55,15 @@ export class CandidateVectorCache {
 
   get size(): number {
     return this.entries?.size ?? 0;
+  }
+
+  /** Hits and misses count entities looked up (a stale hash is a miss). */
+  stats(): CacheStats {
+    return {
+      entries: this.size,
+      maxEntries: this.entries?.max ?? 0,
+      hits: this.hits,
+      misses: this.misses,
+    };
   }
 }

@@ -1,5 +1,16 @@
-import neo4j, { Neo4jError, type Driver, type ManagedTransaction } from 'neo4j-driver';
-import { AppError, DatabaseUnavailableError, UniquenessViolationError } from '../errors.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import neo4j, {
+  Neo4jError,
+  type BookmarkManager,
+  type Driver,
+  type ManagedTransaction,
+} from 'neo4j-driver';
+import {
+  AppError,
+  BadInputError,
+  DatabaseUnavailableError,
+  UniquenessViolationError,
+} from '../errors.js';
 import type { Config } from '../config.js';
 
 /** The one handle to a transaction that repositories see: parameterised Cypher in, plain rows out. */
@@ -18,7 +29,32 @@ export interface Graph {
   /** Schema commands cannot share a transaction with data writes, so each runs on its own. */
   runAutoCommit(cypher: string, params?: Record<string, unknown>): Promise<void>;
   ping(): Promise<void>;
+  /**
+   * Runs `work` in a causal chain: every transaction started from it, directly or through any
+   * promise it creates, first waits until the database has reached `bookmarks` (another
+   * replica's writes, as the client passed them back) and then adds its own commit to the chain.
+   */
+  causally<T>(bookmarks: readonly string[], work: () => T): T;
+  /** The bookmarks of the current causal chain: the point in the database's history its work saw or wrote. */
+  chainBookmarks(): Promise<string[]>;
+  /** Sessions this process holds open now, by access mode (each holds one pooled connection). */
+  activeSessions(): Readonly<Record<AccessMode, number>>;
   close(): Promise<void>;
+}
+
+export type AccessMode = 'READ' | 'WRITE';
+
+/** One finished transaction, for metrics: what ran, how long it took, and the error code if it failed. */
+export interface TransactionEvent {
+  readonly mode: AccessMode;
+  readonly operation: string;
+  readonly seconds: number;
+  /** Null on success; the Neo4j error code (or the class name of another error) on failure. */
+  readonly errorCode: string | null;
+}
+
+export interface GraphOptions {
+  readonly onTransaction?: (event: TransactionEvent) => void;
 }
 
 const CONSTRAINT_VIOLATION = 'Neo.ClientError.Schema.ConstraintValidationFailed';
@@ -29,6 +65,11 @@ const CONSTRAINT_VIOLATION = 'Neo.ClientError.Schema.ConstraintValidationFailed'
  */
 const ENTITY_NOT_FOUND = 'Neo.ClientError.Statement.EntityNotFound';
 const ENTITY_NOT_FOUND_ATTEMPTS = 3;
+/** A bookmark the server cannot parse, or bookmarks of several databases, came from a client header. */
+const INVALID_BOOKMARK_CODES = new Set([
+  'Neo.ClientError.Transaction.InvalidBookmark',
+  'Neo.ClientError.Transaction.InvalidBookmarkMixture',
+]);
 const UNAVAILABLE_CODES = new Set([
   neo4j.error.SERVICE_UNAVAILABLE,
   neo4j.error.SESSION_EXPIRED,
@@ -42,6 +83,11 @@ export function translateDriverError(error: unknown): unknown {
   if (error.code === CONSTRAINT_VIOLATION) {
     return new UniquenessViolationError(error);
   }
+  if (INVALID_BOOKMARK_CODES.has(error.code)) {
+    return new BadInputError('The bookmarks sent are not bookmarks of this database', {
+      field: BOOKMARKS_FIELD,
+    });
+  }
   // A lost connection mid-transaction, a leader switch, a transient server state: the driver
   // marks them retriable, and after its own retries they mean "try again later".
   if (UNAVAILABLE_CODES.has(error.code) || error.retryable) {
@@ -49,6 +95,9 @@ export function translateDriverError(error: unknown): unknown {
   }
   return error;
 }
+
+/** How a bookmark error names what the client sent (the header of src/http/causal-consistency.ts). */
+export const BOOKMARKS_FIELD = 'polylink-bookmarks';
 
 function wrapTransaction(tx: ManagedTransaction): Tx {
   return {
@@ -63,7 +112,10 @@ function wrapTransaction(tx: ManagedTransaction): Tx {
 }
 
 /** Creates the single driver for the process and fails fast, naming the URI, when Neo4j cannot be reached. */
-export async function createGraph(config: Config['neo4j']): Promise<Graph> {
+export async function createGraph(
+  config: Omit<Config['neo4j'], 'maxPoolSize'> & { readonly maxPoolSize?: number },
+  options: GraphOptions = {},
+): Promise<Graph> {
   const auth = config.password === '' ? undefined : neo4j.auth.basic(config.user, config.password);
   // Integers come back as JS numbers: counts and positions here never approach 2^53.
   // The driver's defaults wait up to 30 s to connect, 60 s for a pooled connection and retry a
@@ -75,6 +127,7 @@ export async function createGraph(config: Config['neo4j']): Promise<Graph> {
     connectionTimeout: config.timeoutMs,
     connectionAcquisitionTimeout: config.timeoutMs,
     maxTransactionRetryTime: config.timeoutMs,
+    ...(config.maxPoolSize === undefined ? {} : { maxConnectionPoolSize: config.maxPoolSize }),
   });
   try {
     await driver.verifyConnectivity({ database: config.database });
@@ -89,12 +142,27 @@ export async function createGraph(config: Config['neo4j']): Promise<Graph> {
     );
   }
 
+  // With a cluster (neo4j:// URIs) reads go to followers that may lag the leader. Work outside a
+  // request chains through one process-wide manager, so the process reads its own writes (its
+  // migrations, its vector-index catch-up); a request chains through its own manager, seeded with
+  // the bookmarks its client sent, so it reads what that client wrote through any replica.
+  const processChain = neo4j.bookmarkManager();
+  const requestChain = new AsyncLocalStorage<BookmarkManager>();
+  const active: Record<AccessMode, number> = { READ: 0, WRITE: 0 };
+
   async function inSession<T>(
-    mode: 'READ' | 'WRITE',
+    mode: AccessMode,
     operation: string,
     work: (tx: Tx) => Promise<T>,
   ): Promise<T> {
-    const session = driver.session({ database: config.database, defaultAccessMode: mode });
+    const session = driver.session({
+      database: config.database,
+      defaultAccessMode: mode,
+      bookmarkManager: requestChain.getStore() ?? processChain,
+    });
+    active[mode] += 1;
+    const started = performance.now();
+    let errorCode: string | null = null;
     const txConfig = { metadata: { app: 'polylink', operation } };
     try {
       const run = (tx: ManagedTransaction) => work(wrapTransaction(tx));
@@ -108,8 +176,16 @@ export async function createGraph(config: Config['neo4j']): Promise<Graph> {
         }
       }
     } catch (error) {
+      errorCode = error instanceof Neo4jError ? error.code : (error as Error).name;
       throw translateDriverError(error);
     } finally {
+      active[mode] -= 1;
+      options.onTransaction?.({
+        mode,
+        operation,
+        seconds: (performance.now() - started) / 1000,
+        errorCode,
+      });
       await session.close();
     }
   }
@@ -119,7 +195,10 @@ export async function createGraph(config: Config['neo4j']): Promise<Graph> {
     read: (operation, work) => inSession('READ', operation, work),
     write: (operation, work) => inSession('WRITE', operation, work),
     async runAutoCommit(cypher, params = {}) {
-      const session = driver.session({ database: config.database });
+      const session = driver.session({
+        database: config.database,
+        bookmarkManager: requestChain.getStore() ?? processChain,
+      });
       try {
         await session.run(cypher, params);
       } catch (error) {
@@ -131,6 +210,13 @@ export async function createGraph(config: Config['neo4j']): Promise<Graph> {
     async ping() {
       await inSession('READ', 'ping', (tx) => tx.query('RETURN 1 AS ok'));
     },
+    causally(bookmarks, work) {
+      return requestChain.run(neo4j.bookmarkManager({ initialBookmarks: bookmarks }), work);
+    },
+    async chainBookmarks() {
+      return [...(await (requestChain.getStore() ?? processChain).getBookmarks())];
+    },
+    activeSessions: () => ({ ...active }),
     close: () => driver.close(),
   };
 }

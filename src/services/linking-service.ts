@@ -117,6 +117,8 @@ export interface LinkingServiceDeps {
   readonly logger: Logger;
   /** Null when the service runs without models: `linkImage` then fails with INFERENCE_FAILED. */
   readonly models: LinkingModels | null;
+  /** Given by the composition root so /metrics can read it; else one of the service's own. */
+  readonly vectorCache?: CandidateVectorCache;
 }
 
 export interface LinkImageInput extends LinkRequest {
@@ -242,7 +244,8 @@ export class LinkingService {
 
   constructor(private readonly deps: LinkingServiceDeps) {
     this.gazetteer = new GraphGazetteer(deps.graph);
-    this.vectorCache = new CandidateVectorCache(deps.config.models.candidateVectorCache);
+    this.vectorCache =
+      deps.vectorCache ?? new CandidateVectorCache(deps.config.models.candidateVectorCache);
   }
 
   async link(

@@ -29,6 +29,7 @@ describe('parseConfig: defaults', () => {
         password: '',
         database: 'neo4j',
         timeoutMs: 5000,
+        maxPoolSize: 100,
       },
       auth: { anonymousRead: false, keyCacheMs: 10_000 },
       images: {
@@ -67,6 +68,7 @@ describe('parseConfig: defaults', () => {
         linkImagePerMinute: 120,
         registrationsPerMinute: 1200,
       },
+      metrics: true,
       migrateOnStart: true,
       logLevel: 'info',
       // Production unless NODE_ENV says development: no stacks, no introspection, no landing page.
@@ -196,6 +198,7 @@ describe('parseConfig: each variable', () => {
         POLYLINK_RATE_LINK_IMAGE: '0',
         POLYLINK_RATE_REGISTRATIONS: '11',
         NEO4J_TIMEOUT_MS: '2500',
+        NEO4J_MAX_POOL_SIZE: '20',
         POLYLINK_ANONYMOUS_READ: 'yes',
         POLYLINK_API_KEY_CACHE_MS: '0',
         POLYLINK_INTROSPECTION: 'on',
@@ -216,6 +219,7 @@ describe('parseConfig: each variable', () => {
       password: ' secret ',
       database: 'kg',
       timeoutMs: 2500,
+      maxPoolSize: 20,
     });
     expect(config.auth).toEqual({ anonymousRead: true, keyCacheMs: 0 });
     expect(config.images).toEqual({

@@ -75,6 +75,9 @@ class FakeGraph {
       write: (_operation, work) => work(this.tx),
       runAutoCommit: () => Promise.resolve(),
       ping: () => Promise.resolve(),
+      causally: (_bookmarks, work) => work(),
+      chainBookmarks: () => Promise.resolve([]),
+      activeSessions: () => ({ READ: 0, WRITE: 0 }),
       close: () => Promise.resolve(),
     };
   }
