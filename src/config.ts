@@ -100,6 +100,11 @@ export interface Config {
     readonly linkImagePerMinute: number;
     readonly registrationsPerMinute: number;
   };
+  /** The page at `/` (web/) and the Neo4j Browser guide at `/browser-guide`. */
+  readonly web: {
+    /** Where the page's "open in Neo4j Browser" links point (the Browser's own URL). */
+    readonly neo4jBrowserUrl: string;
+  };
   /** Apply pending migrations from db/migrations when the service starts. */
   readonly migrateOnStart: boolean;
   readonly logLevel: string;
@@ -290,6 +295,12 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         1200,
         [0, 10_000_000],
       ),
+    },
+    web: {
+      neo4jBrowserUrl: readUrl(env, 'POLYLINK_NEO4J_BROWSER_URL', 'http://127.0.0.1:7474/browser', [
+        'http:',
+        'https:',
+      ]),
     },
     migrateOnStart: readBoolean(env, 'POLYLINK_MIGRATE_ON_START', true),
     logLevel: readString(env, 'LOG_LEVEL', 'info'),
