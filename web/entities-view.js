@@ -132,8 +132,9 @@ async function loadPage() {
 export function setupEntitiesView(pageConfig) {
   config = pageConfig;
   if (config.browserGuideUrl) {
+    // Into the editor rather than run at once: Browser learns its guide allowlist only once connected.
     const play = config.neo4jBrowserUrl
-      ? `${config.neo4jBrowserUrl}/?cmd=play&arg=${encodeURIComponent(config.browserGuideUrl)}`
+      ? `${config.neo4jBrowserUrl}/?cmd=edit&arg=${encodeURIComponent(`:play ${config.browserGuideUrl}`)}`
       : null;
     $('#guide-hint').replaceChildren(
       'In Neo4j Browser, ',
@@ -144,7 +145,7 @@ export function setupEntitiesView(pageConfig) {
             `:play ${config.browserGuideUrl}`,
           )
         : `:play ${config.browserGuideUrl}`,
-      ' opens the guide to linked images.',
+      ' (run it once connected) opens the guide to linked images.',
     );
   }
   $('#search-form').addEventListener('submit', async (event) => {

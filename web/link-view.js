@@ -351,24 +351,22 @@ function renderResults(openEntity) {
         h(
           'ul',
           { class: 'alternatives' },
-          triple.alternatives
-            .slice(0, 3)
-            .map((alternative) =>
+          triple.alternatives.slice(0, 3).map((alternative) =>
+            h(
+              'li',
+              {},
               h(
-                'li',
-                {},
-                h(
-                  'button',
-                  {
-                    type: 'button',
-                    class: 'link',
-                    onclick: () => openEntity(alternative.entity.id),
-                  },
-                  alternative.entity.name,
-                ),
-                ` ${alternative.score.toFixed(2)}`,
+                'button',
+                {
+                  type: 'button',
+                  class: 'link',
+                  onclick: () => openEntity(alternative.entity.id),
+                },
+                alternative.entity.name,
               ),
+              ` ${alternative.score.toFixed(2)}`,
             ),
+          ),
         ),
       ),
       h(

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import express, { Router, type Response } from 'express';
+import express, { Router, type RequestHandler, type Response } from 'express';
 import { renderBrowserGuide } from './browser-guide.js';
 
 /**
@@ -35,6 +35,20 @@ function allowAnyOrigin(response: Response): void {
 }
 
 /**
+ * Browser's fetch sends `pragma` and `cache-control` request headers, which make it a preflighted
+ * request: without an answer to the OPTIONS, the guide never loads.
+ */
+const answerPreflight: RequestHandler = (request, response) => {
+  allowAnyOrigin(response);
+  response.set({
+    'Access-Control-Allow-Methods': 'GET, OPTIONS',
+    'Access-Control-Allow-Headers': request.get('access-control-request-headers') ?? '',
+    'Access-Control-Max-Age': '600',
+  });
+  response.status(204).end();
+};
+
+/**
  * `/`: the page for people (web/); `/page-config.json`: what the page needs to know about this
  * deployment; `/browser-guide` and `/browser-guide/style.grass`: the Neo4j Browser guide and style.
  */
@@ -46,6 +60,7 @@ export function createWebRouter(options: WebRoutesOptions): Router {
       browserGuideUrl: `${options.publicBaseUrl}/browser-guide`,
     });
   });
+  router.options(['/browser-guide', '/browser-guide/style.grass'], answerPreflight);
   router.get('/browser-guide', async (_request, response, next) => {
     try {
       const markdown = await readFile(options.guideMarkdownFile, 'utf8');
