@@ -1,8 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../helpers/browser.js';
 import { PAGE_CONTENT_SECURITY_POLICY } from '../../src/http/web-routes.js';
 import { BROWSER_GUIDE_MARKDOWN } from '../../src/paths.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+
+/** What the callbacks run in Neo4j Browser's page touch (the DOM lib would retype Node's fetch). */
+declare const document: {
+  readonly body: { readonly innerText: string };
+  querySelector(selector: string): unknown;
+  querySelectorAll(
+    selector: string,
+  ): Iterable<{ readonly textContent: string | null; click(): void }>;
+};
 
 // The page's files and the Neo4j Browser guide, served by the real app (over HTTP, no key).
 describe('the page and the Neo4j Browser guide over HTTP', () => {
@@ -92,5 +102,52 @@ describe('the page and the Neo4j Browser guide over HTTP', () => {
       (label) => /color: (#[0-9A-F]{6});/.exec(rule(`node.${label}`))?.[1],
     );
     expect(new Set(colours).size).toBe(4);
+  });
+
+  it('plays in the local Neo4j Browser, whose first cell applies the style', async () => {
+    // The Browser the db/neo4j scripts serve (their conf allows guides from 127.0.0.1).
+    const neo4jHttp = `http://127.0.0.1:${process.env.NEO4J_HTTP_PORT ?? '7474'}`;
+    const bolt = new URL(t.config.neo4j.uri).port;
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      const bodyText = () => page.evaluate(() => document.body.innerText);
+      await page.goto(`${neo4jHttp}/browser/?connectURL=bolt://127.0.0.1:${bolt}`);
+      // Auth is off on the test server: connect without credentials when Browser asks.
+      const connected = () => document.body.innerText.includes('neo4j$');
+      const first = await page.waitForFunction(() =>
+        document.body.innerText.includes('neo4j$')
+          ? 'connected'
+          : document.querySelector('select[data-testid="authenticationMethod"]') !== null && 'form',
+      );
+      if ((await first.jsonValue()) === 'form') {
+        await page.select('select[data-testid="authenticationMethod"]', 'NO_AUTH');
+        await page.click('button[data-testid="connect"]');
+        await page.waitForFunction(connected);
+      }
+      await page.click('.monaco-editor');
+      await page.keyboard.type(`:play ${t.app.url}/browser-guide`);
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() =>
+        document.body.innerText.includes('Linked images in Neo4j Browser'),
+      );
+      const cells = await page.evaluate(() =>
+        [...document.querySelectorAll('pre.runnable')].map((cell) => cell.textContent?.trim()),
+      );
+      const styleCell = `:style ${t.app.url}/browser-guide/style.grass`;
+      expect(cells).toContain(styleCell);
+      // Clicking a cell puts it in the editor; running it loads the style from the service.
+      await page.evaluate((text) => {
+        const cell = [...document.querySelectorAll('pre.runnable')].find(
+          (element) => element.textContent?.trim() === text,
+        );
+        cell!.click();
+      }, styleCell);
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => document.body.innerText.includes('node.Entity'));
+      expect(await bodyText()).not.toMatch(/Could not parse|not allowed/i);
+    } finally {
+      await browser.close();
+    }
   });
 });
