@@ -39,6 +39,8 @@ if [[ -z "${NEO4J_URI:-}" ]]; then
   export NEO4J_PASSWORD NEO4J_AUTH_ENABLED=true NEO4J_INSTANCE="${NEO4J_INSTANCE:-dev}"
   bash db/neo4j/start.sh
   export NEO4J_URI="bolt://127.0.0.1:${NEO4J_BOLT_PORT:-7687}"
+  # The page's "open in Neo4j Browser" links go to this server's Browser.
+  export POLYLINK_NEO4J_BROWSER_URL="${POLYLINK_NEO4J_BROWSER_URL:-http://127.0.0.1:${NEO4J_HTTP_PORT:-7474}/browser}"
 fi
 
 npm run --silent build
@@ -57,4 +59,13 @@ POLYLINK_MIGRATE_ON_START=false node dist/src/cli/api-keys.js ensure --role admi
 echo "start: admin API key is in ${api_key_file}; send it as: Authorization: Bearer \$(cat ${api_key_file})"
 
 echo "start: Neo4j Browser: http://127.0.0.1:${NEO4J_HTTP_PORT:-7474}/browser/ (stop Neo4j with: npm run db:down)"
+
+# The page needs a key too (every request does): its address carries the admin key in the fragment,
+# which the browser never sends; the page moves it to sessionStorage and out of the address bar.
+service_host="${POLYLINK_HOST:-127.0.0.1}"
+[[ "${service_host}" == 0.0.0.0 || "${service_host}" == :: ]] && service_host=127.0.0.1
+service_url="${POLYLINK_PUBLIC_URL:-http://${service_host}:${POLYLINK_PORT:-4000}}"
+service_url="${service_url%/}"
+echo "start: the page: ${service_url}/#key=$(cat "${api_key_file}")"
+echo "start: the Neo4j Browser guide: run  :play ${service_url}/browser-guide  in Neo4j Browser"
 exec node dist/src/main.js

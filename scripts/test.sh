@@ -38,7 +38,10 @@ echo "== real entity data for the integration tests (Debian freeciv-data, tuxpai
 npx tsx db/seed/freeciv-nations.ts --out var/demo/freeciv >/dev/null
 npx tsx db/seed/tuxpaint-stamps.ts --out var/demo/tuxpaint >/dev/null
 
-echo "== integration tests against a real Neo4j"
+echo "== the browser the page's end-to-end test drives (Debian's chromium)"
+bash scripts/setup-browser.sh >/dev/null
+
+echo "== integration tests against a real Neo4j (the page's browser test included)"
 bash db/neo4j/stop.sh >/dev/null 2>&1 || true
 bash db/neo4j/reset.sh >/dev/null 2>&1 || true
 trap 'bash db/neo4j/stop.sh || true' EXIT

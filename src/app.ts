@@ -11,6 +11,7 @@ import { createContext, type Services } from './graphql/context.js';
 import { ApiKeyService } from './auth/api-keys.js';
 import { createGraphQLServer } from './graphql/server.js';
 import { createImageRouter } from './http/image-routes.js';
+import { createWebRouter } from './http/web-routes.js';
 import { ErrorCode } from './errors.js';
 import { createJsonErrorHandler, errorBody, notFoundHandler } from './http/json-errors.js';
 import { answerClientErrorsInJson, multipartBoundaryGuard } from './http/request-guards.js';
@@ -25,6 +26,7 @@ import { ImageStore } from './images/image-store.js';
 import { CandidateVectorCache } from './linking/candidate-vector-cache.js';
 import type { Logger } from './logger.js';
 import { createServiceMetrics, type ServiceMetrics } from './observability/metrics.js';
+import { BROWSER_GUIDE_MARKDOWN, BROWSER_STYLE_FILE, WEB_DIR } from './paths.js';
 
 export interface App {
   readonly url: string;
@@ -177,6 +179,15 @@ async function mountRoutes(deps: {
     express.json({ limit: config.http.maxRequestBytes }),
     expressMiddleware(apollo, {
       context: ({ res }) => Promise.resolve(createContext(services, requestScopeOf(res.locals))),
+    }),
+  );
+  expressApp.use(
+    createWebRouter({
+      webDir: WEB_DIR,
+      guideMarkdownFile: BROWSER_GUIDE_MARKDOWN,
+      styleFile: BROWSER_STYLE_FILE,
+      publicBaseUrl: config.http.publicBaseUrl ?? url,
+      neo4jBrowserUrl: config.web.neo4jBrowserUrl,
     }),
   );
   expressApp.use(notFoundHandler);

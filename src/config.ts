@@ -109,6 +109,11 @@ export interface Config {
    * and sizes under bounded labels (operation names, error codes, stages), no ids, keys or content.
    */
   readonly metrics: boolean;
+  /** The page at `/` (web/) and the Neo4j Browser guide at `/browser-guide`. */
+  readonly web: {
+    /** Where the page's "open in Neo4j Browser" links point (the Browser's own URL). */
+    readonly neo4jBrowserUrl: string;
+  };
   /** Apply pending migrations from db/migrations when the service starts. */
   readonly migrateOnStart: boolean;
   readonly logLevel: string;
@@ -304,6 +309,12 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       ),
     },
     metrics: readBoolean(env, 'POLYLINK_METRICS', true),
+    web: {
+      neo4jBrowserUrl: readUrl(env, 'POLYLINK_NEO4J_BROWSER_URL', 'http://127.0.0.1:7474/browser', [
+        'http:',
+        'https:',
+      ]),
+    },
     migrateOnStart: readBoolean(env, 'POLYLINK_MIGRATE_ON_START', true),
     logLevel: readString(env, 'LOG_LEVEL', 'info'),
     isDevelopment: readString(env, 'NODE_ENV', 'production') === 'development',

@@ -16,3 +16,9 @@ function findProjectRoot(start: string): string {
 export const PROJECT_ROOT = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
 export const SCHEMA_PATH = path.join(PROJECT_ROOT, 'schema.graphql');
 export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'db', 'migrations');
+/** The page served at `/`: static ES modules and CSS, no build step. */
+export const WEB_DIR = path.join(PROJECT_ROOT, 'web');
+/** The Cypher of docs/browser-guide.md becomes the runnable cells of the Neo4j Browser guide. */
+export const BROWSER_GUIDE_MARKDOWN = path.join(PROJECT_ROOT, 'docs', 'browser-guide.md');
+/** The Neo4j Browser style (GRASS) the guide applies with `:style`. */
+export const BROWSER_STYLE_FILE = path.join(PROJECT_ROOT, 'docs', 'browser-style.grass');

@@ -11,6 +11,8 @@
 #   NEO4J_START_TIMEOUT   seconds to wait for readiness (default 120)
 #   NEO4J_HEAP_SIZE       default 1g;  NEO4J_PAGECACHE_SIZE default 512m
 #   NEO4J_JAVA_OPTS       extra JVM options (word-split)
+#   NEO4J_GUIDE_HOSTS     hosts Neo4j Browser may load guides and styles from (:play, :style);
+#                         default guides.neo4j.com,localhost,127.0.0.1 (Polylink's /browser-guide)
 #   NEO4J_VERSION         see lib.sh
 set -euo pipefail
 
@@ -20,6 +22,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 NEO4J_START_TIMEOUT="${NEO4J_START_TIMEOUT:-120}"
 NEO4J_HEAP_SIZE="${NEO4J_HEAP_SIZE:-1g}"
 NEO4J_PAGECACHE_SIZE="${NEO4J_PAGECACHE_SIZE:-512m}"
+NEO4J_GUIDE_HOSTS="${NEO4J_GUIDE_HOSTS:-guides.neo4j.com,localhost,127.0.0.1}"
 
 # --- checks that need nothing started --------------------------------------
 if pid="$(live_pid)"; then
@@ -87,6 +90,10 @@ dbms.usage_report.enabled=false
 client.allow_telemetry=false
 # browser.allow_outgoing_connections is Enterprise-only in 5.x: Community's
 # strict validation rejects it ("Unrecognized setting"), so it is left out.
+# Where :play and :style may fetch from: the service serves its guide at
+# /browser-guide. 5.26 still spells it _whitelist (the _allowlist name is not in
+# its neo4j-server jar; strict validation would refuse it).
+browser.remote_content_hostname_whitelist=${NEO4J_GUIDE_HOSTS}
 
 dbms.security.auth_enabled=${auth_setting}
 

@@ -69,6 +69,7 @@ describe('parseConfig: defaults', () => {
         registrationsPerMinute: 1200,
       },
       metrics: true,
+      web: { neo4jBrowserUrl: 'http://127.0.0.1:7474/browser' },
       migrateOnStart: true,
       logLevel: 'info',
       // Production unless NODE_ENV says development: no stacks, no introspection, no landing page.
@@ -376,5 +377,14 @@ describe('parseConfig: invalid values throw a ConfigError naming the variable', 
 
   it.each(['verbose', 'INFO'])('rejects LOG_LEVEL=%s', (raw) => {
     expect(configError({ LOG_LEVEL: raw }).message).toContain('LOG_LEVEL');
+  });
+});
+
+describe('parseConfig: the page', () => {
+  it('reads where Neo4j Browser is, without a trailing slash, and refuses what is not http(s)', () => {
+    const url = (raw: string) =>
+      parseConfig({ POLYLINK_NEO4J_BROWSER_URL: raw }, CWD).web.neo4jBrowserUrl;
+    expect(url('http://db.example:7474/browser/')).toBe('http://db.example:7474/browser');
+    expect(() => url('javascript:alert(1)')).toThrow(/POLYLINK_NEO4J_BROWSER_URL/);
   });
 });
