@@ -61,7 +61,7 @@ export async function openBackend(config: Config, logger: Logger): Promise<Backe
       if (stale.entities + stale.images + stale.candidates > 0) {
         logger.warn(
           stale,
-          'some cached vectors are missing or from another bundle; run reencodeEntities (npm run reencode)',
+          'some cached vectors are missing or from another bundle; run reencodeEntities (polylink reencode)',
         );
       }
       if (config.vectors.search === 'memory' && (text || image)) {
