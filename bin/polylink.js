@@ -4,6 +4,7 @@
 // tsx (a devDependency), so `npx polylink ...` works right after `npm ci`. Rebuild (or delete
 // dist/) after changing src/: the compiled command, when present, is the one that runs.
 import { existsSync } from 'node:fs';
+import { URL } from 'node:url';
 
 const built = new URL('../dist/src/cli/polylink.js', import.meta.url);
 if (existsSync(built)) {

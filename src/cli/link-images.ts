@@ -147,7 +147,11 @@ async function resolveImages(target: string, options: LinkOptions): Promise<Link
   if (options.captions !== undefined && !hasCaptions) {
     throw new UsageError(`link: ${options.captions} does not exist`);
   }
-  return { files, captions: hasCaptions ? await readCaptions(captionsFile) : new Map(), folder };
+  return {
+    files,
+    captions: hasCaptions ? await readCaptions(captionsFile) : new Map<string, CaptionLine>(),
+    folder,
+  };
 }
 
 /** A caption from the captions file, else the sidecar `NAME.txt`, else --caption, else none. */

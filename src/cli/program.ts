@@ -28,19 +28,32 @@ Exit status: 0 done; 1 failed (Neo4j unreachable, missing models, an unexpected 
 (listed in the summary). Connection and limits come from the environment, as for the service
 (NEO4J_URI, NEO4J_PASSWORD, POLYLINK_*); see the README.`;
 
-/** Usage errors end the process with ExitCode.Usage, not commander's own process.exit(1). */
-function applyToTree(command: Command): void {
-  command.exitOverride();
-  command.showHelpAfterError('(add --help for usage)');
-  for (const sub of command.commands) applyToTree(sub);
+/** Where commander writes help and usage errors (tests capture them). */
+export interface ProgramOutput {
+  writeOut(text: string): void;
+  writeErr(text: string): void;
 }
 
-export function createProgram(commands: readonly (() => Command)[] = COMMANDS): Command {
+/**
+ * Usage errors end the process with ExitCode.Usage, not commander's own process.exit(1). Added
+ * commands do not inherit their parent's settings, hence the walk.
+ */
+function applyToTree(command: Command, output: ProgramOutput | undefined): void {
+  command.exitOverride();
+  command.showHelpAfterError('(add --help for usage)');
+  if (output) command.configureOutput(output);
+  for (const sub of command.commands) applyToTree(sub, output);
+}
+
+export function createProgram(
+  commands: readonly (() => Command)[] = COMMANDS,
+  output?: ProgramOutput,
+): Command {
   const program = new Command('polylink')
     .description('Polylink on the command line: import entities, link images, manage the graph.')
     .addHelpText('after', EXIT_CODES_HELP);
   for (const create of commands) program.addCommand(create());
-  applyToTree(program);
+  applyToTree(program, output);
   return program;
 }
 
