@@ -93,6 +93,7 @@ class BarProgress implements Progress {
         stream: options.stream ?? process.stderr,
         format: `${options.label} {bar} {value}/{total} | {rate}/s | ETA {eta_formatted} | {counts}`,
         etaBuffer: 50,
+        barsize: 30,
         hideCursor: true,
         clearOnComplete: false,
       },
