@@ -152,6 +152,38 @@ describe.skipIf(!hasLinker)('polylink command', () => {
     expect(await countEntities()).toBe(KB_LINES.length);
   });
 
+  it('re-encodes a vector that went missing', async () => {
+    await graph.write('test.cliDropVector', (tx) =>
+      tx.query('MATCH (e:Entity {id: $id}) REMOVE e.candidateModel, e.candidateVector', {
+        id: `${prefix}${HAIR_MANGA}`,
+      }),
+    );
+    const run = await polylink(['reencode']);
+    expect(run.code, run.stderr).toBe(0);
+    // At least this one (other test files may have left stale vectors in the shared database).
+    expect(run.stdout).toMatch(
+      /re-encoded \d+ text vectors, \d+ image vectors, [1-9]\d* candidate vectors/,
+    );
+    const [row] = await graph.read('test.cliVector', (tx) =>
+      tx.query<{ model: string | null }>(
+        'MATCH (e:Entity {id: $id}) RETURN e.candidateModel AS model',
+        { id: `${prefix}${HAIR_MANGA}` },
+      ),
+    );
+    expect(row?.model).toMatch(/^linker:/);
+  });
+
+  it('migrates (nothing pending) and logs JSON off a terminal, readable lines in development', async () => {
+    const json = await polylink(['migrate']);
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stdout).toMatch(/^schema is up to date \(\d+ migrations applied\)$/m);
+    // Without models the backend warns once: a JSON line here, a readable one in development.
+    expect(json.stderr).toMatch(/^\{"level":40,.*"msg":"POLYLINK_MODELS=off/m);
+    const pretty = await polylink(['migrate'], { NODE_ENV: 'development' });
+    expect(pretty.code, pretty.stderr).toBe(0);
+    expect(pretty.stderr).toMatch(/^\[[\d:.]+\] WARN \(polylink\/\d+\): POLYLINK_MODELS=off/m);
+  });
+
   it('imports a folder of images with a metadata file, naming images no line names', async () => {
     const folder = path.join(dir, 'flags');
     await mkdir(folder);
