@@ -275,5 +275,11 @@ export function linkCommand(
 async function runLink(target: string, options: LinkOptions): Promise<void> {
   // Checked before connecting and loading the models: a typo fails at once.
   const targets = await resolveImages(target, options);
+  if (
+    options.out !== undefined &&
+    !(await stat(path.dirname(path.resolve(options.out))).catch(() => null))
+  ) {
+    throw new UsageError(`link: the folder of ${options.out} does not exist`);
+  }
   await runCli((app) => linkImages(app, targets, options));
 }
