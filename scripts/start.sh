@@ -44,18 +44,18 @@ if [[ -z "${NEO4J_URI:-}" ]]; then
 fi
 
 npm run --silent build
-node dist/src/cli/migrate.js
+node bin/polylink.js migrate
 
 demo_limit="${POLYLINK_DEMO_LIMIT:-${default_demo_limit}}"
 if [[ "${demo_limit}" != 0 ]]; then
   npx tsx db/seed/freeciv-nations.ts --out "var/demo/freeciv-${demo_limit}" --limit "${demo_limit}"
-  POLYLINK_MIGRATE_ON_START=false node dist/src/cli/import-entities.js --file "var/demo/freeciv-${demo_limit}/entities.jsonl"
+  POLYLINK_MIGRATE_ON_START=false node bin/polylink.js import "var/demo/freeciv-${demo_limit}/entities.jsonl"
 fi
 
 # Every request needs an API key: keep one admin key where only this user can read it (as the Neo4j
 # password), made once and kept while it works. More keys: npm run api-keys -- create --role read --name NAME
 api_key_file="${POLYLINK_API_KEY_FILE:-var/secrets/api-key}"
-POLYLINK_MIGRATE_ON_START=false node dist/src/cli/api-keys.js ensure --role admin --name "start.sh admin" --file "${api_key_file}"
+POLYLINK_MIGRATE_ON_START=false node bin/polylink.js api-keys ensure --role admin --name "start.sh admin" --file "${api_key_file}"
 echo "start: admin API key is in ${api_key_file}; send it as: Authorization: Bearer \$(cat ${api_key_file})"
 
 echo "start: Neo4j Browser: http://127.0.0.1:${NEO4J_HTTP_PORT:-7474}/browser/ (stop Neo4j with: npm run db:down)"

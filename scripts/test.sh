@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: sets up, lints and typechecks, runs unit and GraphQL tests, then starts a
-# throw-away Neo4j (auth off, its own ports and data) for the integration tests and stops it after.
+# The test command: sets up, lints and typechecks, runs unit, GraphQL and model (ONNX) tests, then
+# starts a throw-away Neo4j (auth off, its own ports and data) for the integration tests and stops
+# it after. No PyTorch: the Python model tests are scripts/test-models.sh (CI runs both).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -10,9 +11,9 @@ echo "== lint (with the generated GraphQL types' staleness check) and typecheck"
 npm run --silent lint
 npm run --silent typecheck
 
-echo "== Python lint (ruff; configuration in pyproject.toml)"
-bash scripts/setup-python.sh
-var/pyenv/bin/ruff check models
+echo "== Python lint (ruff alone, pinned; configuration in pyproject.toml)"
+bash scripts/setup-ruff.sh
+var/ruff-venv/bin/ruff check models
 
 export NEO4J_INSTANCE="${POLYLINK_TEST_NEO4J_INSTANCE:-test}"
 export NEO4J_AUTH_ENABLED=false
@@ -30,9 +31,6 @@ echo "== unit, GraphQL and model tests"
 status=0
 npx vitest run --project unit --project graphql --project models \
   --reporter=default --reporter=json --outputFile.json="${report_dir}/fast.json" || status=$?
-
-echo "== Python model tests (export parity, CLIP exporter)"
-var/pyenv/bin/python -m pytest -q models/tests || status=$?
 
 echo "== real entity data for the integration tests (Debian freeciv-data, tuxpaint-stamps-default)"
 npx tsx db/seed/freeciv-nations.ts --out var/demo/freeciv >/dev/null

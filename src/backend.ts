@@ -75,7 +75,7 @@ export async function openBackend(
       if (stale.entities + stale.images + stale.candidates > 0) {
         logger.warn(
           stale,
-          'some cached vectors are missing or from another bundle; run reencodeEntities (npm run reencode)',
+          'some cached vectors are missing or from another bundle; run reencodeEntities (polylink reencode)',
         );
       }
       if (config.vectors.search === 'memory' && (text || image)) {

@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { pino, type Logger } from 'pino';
+import { isatty } from 'node:tty';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -19,12 +21,23 @@ export function withRequestLogFields<T>(fields: RequestLogFields, work: () => T)
   return requestFields.run(fields, work);
 }
 
-/** `stderr`: commands whose standard output is their result (an API key, a table) log there. */
-export function createLogger(level: string, options: { stderr?: boolean } = {}): Logger {
-  const settings = {
-    name: 'polylink',
-    level,
-    mixin: () => requestFields.getStore() ?? {},
-  };
-  return options.stderr ? pino(settings, pino.destination(2)) : pino(settings);
+/**
+ * `stderr`: commands whose standard output is their result (an API key, a table) log there.
+ * Lines are readable (pino-pretty) on a terminal or with `development` (NODE_ENV=development),
+ * JSON otherwise, for log collectors. pino-pretty runs in-process and synchronously rather than as
+ * a worker transport, so the last lines of a command that exits are never lost.
+ */
+export function createLogger(
+  level: string,
+  options: { stderr?: boolean; development?: boolean } = {},
+): Logger {
+  const fd = options.stderr ? 2 : 1;
+  const readable = options.development === true || isatty(fd);
+  const destination: DestinationStream = readable
+    ? pretty({ destination: fd, sync: true, colorize: isatty(fd) })
+    : pino.destination(fd);
+  return pino(
+    { name: 'polylink', level, mixin: () => requestFields.getStore() ?? {} },
+    destination,
+  );
 }

@@ -13,7 +13,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { development: config.isDevelopment });
   const app = await createApp(config, logger);
   logger.info(
     { graphql: app.graphqlUrl, images: `${app.url}/images/<sha256>`, neo4j: config.neo4j.uri },

@@ -161,17 +161,17 @@ export function rssKiB(pid: number): number | null {
   }
 }
 
-export const API_KEYS_CLI = path.join(PROJECT_ROOT, 'src/cli/api-keys.ts');
+export const API_KEYS_CLI = path.join(PROJECT_ROOT, 'src/cli/polylink.ts');
 
 /**
- * A key from the project's CLI (`api-keys.ts create --role R --name N`, key alone on stdout), or
+ * A key from the project's CLI (`polylink api-keys create --role R --name N`, key alone on stdout), or
  * null where the CLI does not exist yet (before API keys landed the service took anonymous calls).
  */
 export function createApiKey(neo4jUri: string, role: string, name: string): string | null {
   if (!existsSync(API_KEYS_CLI)) return null;
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', API_KEYS_CLI, 'create', '--role', role, '--name', name],
+    ['--import', 'tsx', API_KEYS_CLI, 'api-keys', 'create', '--role', role, '--name', name],
     {
       cwd: PROJECT_ROOT,
       env: { ...process.env, NEO4J_URI: neo4jUri, NEO4J_PASSWORD: '', LOG_LEVEL: 'warn' },

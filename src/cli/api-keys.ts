@@ -1,17 +1,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { ApiKeyService, ROLES } from '../auth/api-keys.js';
 import { AppError } from '../errors.js';
-import { runCli } from './cli-app.js';
-
-const USAGE = `usage:
-  api-keys create --role ${ROLES.join('|')} --name NAME [--out FILE]   prints the new key (or writes it to FILE, mode 600)
-  api-keys ensure --role ROLE --name NAME --file FILE                 creates a key into FILE unless FILE holds a working one
-  api-keys list                                                       id, name, role, created, revoked
-  api-keys revoke ID                                                  the key stops working (within POLYLINK_API_KEY_CACHE_MS on running services)`;
-
-class UsageError extends Error {}
+import { runCli, type CliApp } from './cli-app.js';
+import { UsageError } from './exit-codes.js';
 
 /** Writes a key where only this user can read it, as start.sh does for the Neo4j password. */
 async function writeSecret(file: string, key: string): Promise<void> {
@@ -19,78 +12,98 @@ async function writeSecret(file: string, key: string): Promise<void> {
   await writeFile(file, `${key}\n`, { mode: 0o600 });
 }
 
-/**
- * `npm run api-keys -- <command>`: API keys are managed here, never through the API, so a leaked
- * admin key cannot mint more keys. Keys are shown once; only their hashes are stored in Neo4j.
- */
-await runCli(
-  async ({ backend }) => {
-    const { values, positionals } = parseArgs({
-      allowPositionals: true,
-      options: {
-        role: { type: 'string' },
-        name: { type: 'string' },
-        out: { type: 'string' },
-        file: { type: 'string' },
-      },
-    });
-    const keys = new ApiKeyService(backend.graph, 0);
-    const [command, argument] = positionals;
-    try {
-      switch (command) {
-        case 'create': {
-          const created = await keys.create(values.role ?? '', values.name ?? '');
-          if (values.out) {
-            await writeSecret(values.out, created.key);
-            console.error(
-              `created ${created.record.role} key ${created.record.id} in ${values.out}`,
-            );
-          } else {
-            console.log(created.key);
-          }
-          return;
-        }
-        case 'ensure': {
-          const file = values.file;
-          const role = values.role ?? '';
-          if (!file) throw new UsageError('ensure needs --file');
-          const existing = await readFile(file, 'utf8').catch(() => null);
-          if (existing !== null) {
-            const principal = await keys.authenticate(existing.trim()).catch(() => null);
-            if (principal?.role === role) {
-              console.error(`kept the ${role} key ${principal.keyId} in ${file}`);
-              return;
-            }
-          }
-          const created = await keys.create(role, values.name ?? `${role} key`);
-          await writeSecret(file, created.key);
-          console.error(`created ${role} key ${created.record.id} in ${file}`);
-          return;
-        }
-        case 'list': {
-          for (const key of await keys.list()) {
-            console.log(
-              [key.id, key.role, key.createdAt, key.revokedAt ?? 'active', key.name].join('\t'),
-            );
-          }
-          return;
-        }
-        case 'revoke': {
-          if (!argument) throw new UsageError('revoke needs the key id');
-          if (!(await keys.revoke(argument))) throw new UsageError(`no key with id ${argument}`);
-          console.error(`revoked key ${argument}`);
-          return;
-        }
-        default:
-          console.error(USAGE);
-          process.exitCode = 2;
+/** Runs a key task; a bad role or name (AppError) is a usage error, anything else a failure. */
+function withKeys(task: (keys: ApiKeyService, app: CliApp) => Promise<void>): Promise<void> {
+  return runCli(
+    async (app) => {
+      try {
+        await task(new ApiKeyService(app.backend.graph, 0), app);
+      } catch (error) {
+        if (error instanceof AppError) throw new UsageError(`api-keys: ${error.message}`);
+        throw error;
       }
-    } catch (error) {
-      // A bad role or name, or a bad command line: say so; anything else is a real failure.
-      if (!(error instanceof AppError || error instanceof UsageError)) throw error;
-      console.error(`api-keys: ${error.message}`);
-      process.exitCode = 2;
-    }
-  },
-  { withModels: false },
-);
+    },
+    { withModels: false },
+  );
+}
+
+interface KeyOptions {
+  readonly role: string;
+  readonly name?: string;
+}
+
+/**
+ * `polylink api-keys ...` (`npm run api-keys -- ...`): API keys are managed here, never through
+ * the API, so a leaked admin key cannot mint more keys. Keys are shown once; only their hashes are
+ * stored in Neo4j.
+ */
+export function apiKeysCommand(): Command {
+  const command = new Command('api-keys').description(
+    `create, list and revoke API keys (roles: ${ROLES.join(', ')})`,
+  );
+  command
+    .command('create')
+    .description('create a key and print it once (or write it to --out, mode 600)')
+    .requiredOption('--role <role>', ROLES.join('|'))
+    .requiredOption('--name <name>', 'what the key is for')
+    .option('--out <file>', 'write the key to this file instead of printing it')
+    .action((options: KeyOptions & { out?: string }) =>
+      withKeys(async (keys) => {
+        const created = await keys.create(options.role, options.name ?? '');
+        if (options.out) {
+          await writeSecret(options.out, created.key);
+          console.error(
+            `created ${created.record.role} key ${created.record.id} in ${options.out}`,
+          );
+        } else {
+          console.log(created.key);
+        }
+      }),
+    );
+  command
+    .command('ensure')
+    .description('create a key into --file unless it holds a working key of that role')
+    .requiredOption('--role <role>', ROLES.join('|'))
+    .requiredOption('--file <file>', 'where the key is kept')
+    .option('--name <name>', 'what the key is for (default: "<role> key")')
+    .action((options: KeyOptions & { file: string }) =>
+      withKeys(async (keys) => {
+        const existing = await readFile(options.file, 'utf8').catch(() => null);
+        if (existing !== null) {
+          const principal = await keys.authenticate(existing.trim()).catch(() => null);
+          if (principal?.role === options.role) {
+            console.error(`kept the ${options.role} key ${principal.keyId} in ${options.file}`);
+            return;
+          }
+        }
+        const created = await keys.create(options.role, options.name ?? `${options.role} key`);
+        await writeSecret(options.file, created.key);
+        console.error(`created ${options.role} key ${created.record.id} in ${options.file}`);
+      }),
+    );
+  command
+    .command('list')
+    .description('id, role, created, revoked, name (tab-separated)')
+    .action(() =>
+      withKeys(async (keys) => {
+        for (const key of await keys.list()) {
+          console.log(
+            [key.id, key.role, key.createdAt, key.revokedAt ?? 'active', key.name].join('\t'),
+          );
+        }
+      }),
+    );
+  command
+    .command('revoke')
+    .description(
+      'revoke a key (running services stop accepting it within POLYLINK_API_KEY_CACHE_MS)',
+    )
+    .argument('<id>', 'the key id (see list)')
+    .action((id: string) =>
+      withKeys(async (keys) => {
+        if (!(await keys.revoke(id))) throw new UsageError(`api-keys: no key with id ${id}`);
+        console.error(`revoked key ${id}`);
+      }),
+    );
+  return command;
+}

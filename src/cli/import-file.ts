@@ -85,3 +85,53 @@ export async function importLineToEntityInput(
   );
   return { ...line, images };
 }
+
+/** One non-empty line of an import file: the entity, or why it is not one. */
+export type NumberedImportLine =
+  | { readonly lineNumber: number; readonly line: ImportLine; readonly problem?: undefined }
+  | { readonly lineNumber: number; readonly problem: string };
+
+/**
+ * Every non-empty line with its number (from 1), bad ones included with their problem, so an
+ * import can go on past them and list them at the end. A folder's metadata may name its single
+ * image as `file` (a path relative to the folder) instead of `images`.
+ */
+export async function* readNumberedImportLines(file: string): AsyncGenerator<NumberedImportLine> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let lineNumber = 0;
+  for await (const text of lines) {
+    lineNumber += 1;
+    if (text.trim() === '') continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      yield { lineNumber, problem: 'not valid JSON' };
+      continue;
+    }
+    const withFile = fileAsImages(parsed);
+    if (typeof withFile === 'string') {
+      yield { lineNumber, problem: withFile };
+      continue;
+    }
+    const problem = importLineProblem(withFile);
+    yield problem ? { lineNumber, problem } : { lineNumber, line: withFile as ImportLine };
+  }
+}
+
+/** `{file: "a.png", ...}` as `{images: [{path: "a.png"}], ...}`; a string names the problem. */
+function fileAsImages(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !('file' in value)) return value;
+  const { file, ...rest } = value as Record<string, unknown>;
+  if (typeof file !== 'string') return 'file must be a string';
+  if ('images' in rest) return 'give file or images, not both';
+  return { ...rest, images: [{ path: file }] };
+}
+
+/** Non-empty lines of a file, for the progress total. */
+export async function countNonEmptyLines(file: string): Promise<number> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let count = 0;
+  for await (const text of lines) if (text.trim() !== '') count += 1;
+  return count;
+}

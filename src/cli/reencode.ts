@@ -1,37 +1,40 @@
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { runCli } from './cli-app.js';
+import { integerOption } from './options.js';
+import { createProgress } from './progress.js';
 
 /**
- * `npm run reencode`: recomputes every cached vector that is missing or was made by another
- * bundle, in batches (one transaction each). Safe to interrupt and run again: it resumes.
+ * `polylink reencode` (`npm run reencode`): recomputes every cached vector that is missing or was
+ * made by another bundle, in batches (one transaction each). Safe to interrupt and run again: it
+ * resumes.
  */
-await runCli(async ({ services, logger }) => {
-  const { values } = parseArgs({ options: { batch: { type: 'string', default: '32' } } });
-  const before = await services.encoding.status();
-  logger.info(
-    {
-      bundle: before.bundleId,
-      staleEntities: before.staleEntities,
-      staleImages: before.staleImages,
-      staleCandidateVectors: before.staleCandidateVectors,
-    },
-    'encoding stale vectors',
-  );
-  let lastLogged = 0;
-  const job = await services.encoding.run(Number(values.batch), (progress) => {
-    const done =
-      progress.encodedEntities + progress.encodedImages + progress.encodedCandidateVectors;
-    if (done - lastLogged >= 256 || progress.state !== 'RUNNING') {
-      lastLogged = done;
-      logger.info({ done, total: progress.total, state: progress.state }, 're-encoding progress');
-    }
-  });
-  logger.info(
-    {
-      entities: job.encodedEntities,
-      images: job.encodedImages,
-      candidateVectors: job.encodedCandidateVectors,
-    },
-    're-encoding finished',
-  );
-});
+export function reencodeCommand(): Command {
+  return new Command('reencode')
+    .description('re-encode cached vectors that are missing or from another model bundle')
+    .option('--batch <n>', 'entities or images per transaction', integerOption(1, 512), 32)
+    .action((options: { batch: number }) =>
+      runCli(async ({ services }) => {
+        const before = await services.encoding.status();
+        const total = before.staleEntities + before.staleImages + before.staleCandidateVectors;
+        console.error(
+          `bundle ${before.bundleId ?? 'none'}: ${before.staleEntities} text vectors, ${before.staleImages} image vectors, ${before.staleCandidateVectors} candidate vectors to encode`,
+        );
+        const progress = createProgress({ label: 'reencode', total });
+        const job = await services.encoding
+          .run(options.batch, (state) => {
+            progress.update(
+              state.encodedEntities + state.encodedImages + state.encodedCandidateVectors,
+              {
+                text: state.encodedEntities,
+                images: state.encodedImages,
+                candidates: state.encodedCandidateVectors,
+              },
+            );
+          })
+          .finally(() => progress.stop());
+        console.log(
+          `re-encoded ${job.encodedEntities} text vectors, ${job.encodedImages} image vectors, ${job.encodedCandidateVectors} candidate vectors`,
+        );
+      }),
+    );
+}

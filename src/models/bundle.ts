@@ -156,7 +156,7 @@ export async function readManifest(bundleDir: string): Promise<BundleManifest> {
     text = await readFile(file, 'utf8');
   } catch {
     throw new Error(
-      `No model bundle at ${bundleDir} (missing ${MANIFEST_FILE}); run scripts/setup.sh or npm run models:assemble`,
+      `No model bundle at ${bundleDir} (missing ${MANIFEST_FILE}); run scripts/setup.sh or polylink models assemble`,
     );
   }
   return JSON.parse(text) as BundleManifest;

@@ -98,3 +98,37 @@ export async function applyMigrations(graph: Graph, dir: string): Promise<Migrat
   await graph.runAutoCommit('CALL db.awaitIndexes(300)');
   return { applied: newlyApplied, alreadyApplied: migrations.length - newlyApplied.length };
 }
+
+export interface MigrationStatus {
+  /** Migration files in db/migrations. */
+  readonly files: number;
+  /** Applied migrations, in version order. */
+  readonly applied: readonly { version: number; name: string; appliedAt: string | null }[];
+  /** Files not applied yet (`polylink migrate` applies them). */
+  readonly pending: readonly string[];
+  /** Applied migrations whose file has changed since (refused at start-up). */
+  readonly changed: readonly string[];
+}
+
+/** What is applied and what is pending, read-only (`polylink status`). */
+export async function migrationStatus(graph: Graph, dir: string): Promise<MigrationStatus> {
+  const migrations = await loadMigrations(dir);
+  const applied = await graph.read('migrations.status', (tx) =>
+    tx.query<{ version: number; name: string; checksum: string; appliedAt: string | null }>(
+      `MATCH (m:Migration)
+       RETURN m.version AS version, m.name AS name, m.checksum AS checksum,
+              toString(m.appliedAt) AS appliedAt
+       ORDER BY version`,
+    ),
+  );
+  const checksums = new Map(applied.map((m) => [m.version, m.checksum]));
+  const label = (m: Migration) => `${m.version}_${m.name}`;
+  return {
+    files: migrations.length,
+    applied: applied.map(({ version, name, appliedAt }) => ({ version, name, appliedAt })),
+    pending: migrations.filter((m) => !checksums.has(m.version)).map(label),
+    changed: migrations
+      .filter((m) => checksums.has(m.version) && checksums.get(m.version) !== m.checksum)
+      .map(label),
+  };
+}

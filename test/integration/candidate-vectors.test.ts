@@ -160,7 +160,7 @@ describe.skipIf(!hasLinker)(
         }),
       );
       expect((await status()).staleCandidateVectors).toBeGreaterThanOrEqual(1);
-      // What `npm run reencode` runs (src/cli/reencode.ts), on this app's services.
+      // What `polylink reencode` runs (src/cli/reencode.ts), on this app's services.
       const job = await t.app.services.encoding.run(8);
       expect(job.state).toBe('SUCCEEDED');
       expect(job.encodedCandidateVectors).toBeGreaterThanOrEqual(1);
