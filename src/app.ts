@@ -14,7 +14,6 @@ import { ErrorCode } from './errors.js';
 import { createJsonErrorHandler, errorBody, notFoundHandler } from './http/json-errors.js';
 import { answerClientErrorsInJson, multipartBoundaryGuard } from './http/request-guards.js';
 import { createRequestScopeMiddleware, requestScopeOf } from './http/request-scope.js';
-import { ImageStore } from './images/image-store.js';
 import type { Logger } from './logger.js';
 
 export interface App {
@@ -89,7 +88,6 @@ async function mountRoutes(deps: {
     logger,
     publicBaseUrl: config.http.publicBaseUrl ?? url,
   });
-  const imageStore = new ImageStore(config.images.storeDir);
   const apiKeys = new ApiKeyService(graph, config.auth.keyCacheMs);
   const apollo = createGraphQLServer({
     config,
@@ -109,7 +107,9 @@ async function mountRoutes(deps: {
       response.status(503).json({ status: 'unavailable', reason: 'neo4j' });
     }
   });
-  expressApp.use(createImageRouter(imageStore, services.queries));
+  expressApp.use(
+    createImageRouter({ store: backend.imageStore, queries: services.queries, serve: config.imageStore.serve }),
+  );
   expressApp.use(
     '/graphql',
     createRequestScopeMiddleware({

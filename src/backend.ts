@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { Services } from './graphql/context.js';
-import { ImageStore } from './images/image-store.js';
+import type { ImageStore } from './images/image-store.js';
+import { openImageStore } from './images/open-image-store.js';
 import { imageVectorEncoderFactory } from './inference/image-vector-encoder.js';
 import { createModelRegistry, type ModelRegistry } from './inference/model-registry.js';
 import type { Logger } from './logger.js';
@@ -21,6 +22,8 @@ import { VectorSync } from './vectors/vector-sync.js';
 /** What every entry point (HTTP service, CLI commands) runs on: one driver, one set of models. */
 export interface Backend {
   readonly graph: Graph;
+  /** Image bytes: the local folder or the S3 bucket of POLYLINK_IMAGE_STORE. */
+  readonly imageStore: ImageStore;
   readonly models: ModelRegistry | null;
   readonly encoders: EntityEncoders | null;
   /** The in-process vector index (POLYLINK_VECTOR_SEARCH=memory with encoders), else null. */
@@ -30,11 +33,18 @@ export interface Backend {
 }
 
 /**
- * Connects to Neo4j, applies migrations, loads the model bundle and makes sure the vector
+ * Connects to Neo4j, opens the image store, applies migrations, loads the model bundle and makes sure the vector
  * indexes fit its encoders. Anything opened is closed again when a later step fails.
  */
 export async function openBackend(config: Config, logger: Logger): Promise<Backend> {
   const graph = await createGraph(config.neo4j);
+  let imageStore: ImageStore;
+  try {
+    imageStore = await openImageStore(config, logger);
+  } catch (error) {
+    await graph.close();
+    throw error;
+  }
   let models: ModelRegistry | null = null;
   let vectors: VectorSync | null = null;
   try {
@@ -87,17 +97,20 @@ export async function openBackend(config: Config, logger: Logger): Promise<Backe
   } catch (error) {
     await vectors?.stop();
     await models?.close();
+    imageStore.close();
     await graph.close();
     throw error;
   }
   const backend: Backend = {
     graph,
+    imageStore,
     models,
     encoders: models?.encoders ?? null,
     vectors,
     async close() {
       await vectors?.stop();
       await models?.close();
+      imageStore.close();
       await graph.close();
     },
   };
@@ -113,7 +126,7 @@ export function createServices(options: {
   readonly publicBaseUrl: string;
 }): Services {
   const { backend, config, logger, publicBaseUrl } = options;
-  const imageStore = new ImageStore(config.images.storeDir);
+  const { imageStore } = backend;
   const imageReader = new ImageReader(imageStore, config.images);
   const candidates = new CandidateService(
     backend.graph,

@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it, expect } from 'vitest';
-import { ImageStore, isSha256Hex, sha256Hex } from '../../src/images/image-store.js';
+import { isSha256Hex, sha256Hex } from '../../src/images/image-store.js';
+import { LocalImageStore } from '../../src/images/local-image-store.js';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const ABC_SHA256 = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
@@ -32,14 +33,14 @@ describe('isSha256Hex', () => {
   });
 });
 
-describe('ImageStore', () => {
+describe('LocalImageStore', () => {
   let dir: string;
-  let store: ImageStore;
+  let store: LocalImageStore;
   const bytes = Buffer.from('abc');
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'polylink-image-store-'));
-    store = new ImageStore(dir);
+    store = new LocalImageStore(dir);
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
