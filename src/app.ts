@@ -108,7 +108,11 @@ async function mountRoutes(deps: {
     }
   });
   expressApp.use(
-    createImageRouter({ store: backend.imageStore, queries: services.queries, serve: config.imageStore.serve }),
+    createImageRouter({
+      store: backend.imageStore,
+      queries: services.queries,
+      serve: config.imageStore.serve,
+    }),
   );
   expressApp.use(
     '/graphql',

@@ -230,7 +230,8 @@ function readS3Settings(env: Env): S3Settings {
   return {
     bucket: readString(env, 'POLYLINK_S3_BUCKET', ''),
     prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
-    endpoint: endpoint === '' ? null : readUrl(env, 'POLYLINK_S3_ENDPOINT', '', ['http:', 'https:']),
+    endpoint:
+      endpoint === '' ? null : readUrl(env, 'POLYLINK_S3_ENDPOINT', '', ['http:', 'https:']),
     region: readString(env, 'POLYLINK_S3_REGION', 'us-east-1'),
     credentials: accessKeyId === '' ? null : { accessKeyId, secretAccessKey },
     forcePathStyle: readBoolean(env, 'POLYLINK_S3_PATH_STYLE', false),

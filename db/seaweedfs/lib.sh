@@ -83,3 +83,17 @@ stop_pid() {
   done
   rm -f "${SEAWEED_PID_FILE}"
 }
+
+# A SigV4-signed S3 request with curl (7.75+): method, path (e.g. /bucket/key), then extra curl
+# arguments. Prints the body; returns 0 on a 2xx, 1 otherwise. The credentials go in on stdin
+# (-K -) so they never show in `ps`.
+s3_request() {
+  local method="$1" target="$2" out code
+  shift 2
+  out="$(printf 'user = "%s:%s"\n' "${SEAWEED_ACCESS_KEY}" "${SEAWEED_SECRET_KEY}" |
+    curl -sS --max-time 10 -K - --aws-sigv4 "aws:amz:us-east-1:s3" -X "${method}" \
+      -w '\n%{http_code}' "$@" "http://127.0.0.1:${SEAWEED_S3_PORT}${target}" 2>/dev/null)" || return 1
+  code="${out##*$'\n'}"
+  printf '%s\n' "${out%$'\n'*}"
+  [[ "${code}" == 2?? ]]
+}
