@@ -64,14 +64,14 @@ port_in_use() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# TERM, wait up to SEAWEED_STOP_TIMEOUT seconds (default 20), then KILL. Only ever
+# TERM, wait up to SEAWEED_STOP_TIMEOUT seconds (default 30), then KILL. Only ever
 # signals the given pid.
 stop_pid() {
-  local pid="$1" deadline=$((SECONDS + ${SEAWEED_STOP_TIMEOUT:-20}))
+  local pid="$1" deadline=$((SECONDS + ${SEAWEED_STOP_TIMEOUT:-30}))
   kill -TERM "${pid}" 2>/dev/null || { rm -f "${SEAWEED_PID_FILE}"; return 0; }
   while pid_alive "${pid}"; do
     if ((SECONDS >= deadline)); then
-      log "pid ${pid} still alive after ${SEAWEED_STOP_TIMEOUT:-20} s; sending KILL"
+      log "pid ${pid} still alive after ${SEAWEED_STOP_TIMEOUT:-30} s; sending KILL"
       kill -KILL "${pid}" 2>/dev/null || true
       for _ in 1 2 3 4 5 6 7 8 9 10; do
         pid_alive "${pid}" || break
@@ -84,16 +84,25 @@ stop_pid() {
   rm -f "${SEAWEED_PID_FILE}"
 }
 
-# A SigV4-signed S3 request with curl (7.75+): method, path (e.g. /bucket/key), then extra curl
-# arguments. Prints the body; returns 0 on a 2xx, 1 otherwise. The credentials go in on stdin
-# (-K -) so they never show in `ps`.
+# A SigV4-signed S3 request with curl (7.75+): method, path (/bucket or /bucket/key), and an
+# optional body. Prints the response body; returns 0 on a 2xx, 1 otherwise. The payload hash goes
+# in x-amz-content-sha256 (curl signs it but does not send it, and the server needs both); the
+# credentials go in on stdin (-K -) so they never show in `ps`.
 s3_request() {
-  local method="$1" target="$2" out code
-  shift 2
+  local method="$1" target="$2" body="${3-}" out code
   out="$(printf 'user = "%s:%s"\n' "${SEAWEED_ACCESS_KEY}" "${SEAWEED_SECRET_KEY}" |
     curl -sS --max-time 10 -K - --aws-sigv4 "aws:amz:us-east-1:s3" -X "${method}" \
-      -w '\n%{http_code}' "$@" "http://127.0.0.1:${SEAWEED_S3_PORT}${target}" 2>/dev/null)" || return 1
+      -H "x-amz-content-sha256: $(printf '%s' "${body}" | sha256sum | cut -d' ' -f1)" \
+      ${body:+--data-binary "${body}"} \
+      -w '\n%{http_code}' "http://127.0.0.1:${SEAWEED_S3_PORT}${target}" 2>/dev/null)" || return 1
   code="${out##*$'\n'}"
   printf '%s\n' "${out%$'\n'*}"
   [[ "${code}" == 2?? ]]
+}
+
+# Creates a bucket; one this identity already owns counts as created.
+s3_create_bucket() {
+  local out
+  out="$(s3_request PUT "/$1")" && return 0
+  [[ "${out}" == *BucketAlreadyOwnedByYou* ]]
 }

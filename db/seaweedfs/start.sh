@@ -63,16 +63,20 @@ umask "${umask_before}"
 
 started=${SECONDS}
 log "starting weed ${SEAWEED_VERSION} in ${inst} (S3 on 127.0.0.1:${SEAWEED_S3_PORT})"
-# Loopback only (-ip and -ip.bind); small volumes, since tests store kilobytes; -dir comes last
-# so live_pid can recognise this instance's process by it.
+# Loopback only (-ip and -ip.bind), every port explicit (the Iceberg and Lance catalogs, on fixed
+# default ports, off); small volumes, since tests store kilobytes. -dir comes last so live_pid
+# can recognise this instance's process by it.
 # shellcheck disable=SC2016  # $$/$1 are for the inner bash
 setsid bash -c 'printf "%s\n" "$$" >"$1"; shift; exec "$@"' weed-launch "${SEAWEED_PID_FILE}" \
   "${SEAWEED_BIN}" server \
   -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-  -master.port="${SEAWEED_MASTER_PORT}" -master.volumeSizeLimitMB=64 \
-  -volume.port="${SEAWEED_VOLUME_PORT}" -volume.max=32 \
-  -filer -filer.port="${SEAWEED_FILER_PORT}" \
-  -s3 -s3.port="${SEAWEED_S3_PORT}" -s3.config="${inst}/conf/s3.json" \
+  -master.port="${SEAWEED_MASTER_PORT}" -master.port.grpc="$((SEAWEED_MASTER_PORT + 10000))" \
+  -master.volumeSizeLimitMB=64 \
+  -volume.port="${SEAWEED_VOLUME_PORT}" -volume.port.grpc="$((SEAWEED_VOLUME_PORT + 10000))" \
+  -volume.max=32 -volume.preStopSeconds=0 \
+  -filer -filer.port="${SEAWEED_FILER_PORT}" -filer.port.grpc="$((SEAWEED_FILER_PORT + 10000))" \
+  -s3 -s3.port="${SEAWEED_S3_PORT}" -s3.port.grpc="$((SEAWEED_S3_PORT + 10000))" \
+  -s3.config="${inst}/conf/s3.json" -s3.iam=false -s3.port.iceberg=0 -s3.port.lance=0 \
   -dir="${inst}/data" \
   </dev/null >"${SEAWEED_CONSOLE_LOG}" 2>&1 &
 launcher=$!
@@ -105,8 +109,8 @@ while true; do
   elif ((elapsed >= 10)) || { ((elapsed >= 2)) && ! pid_alive "${launcher}"; }; then
     fail_start "server process did not start"
   fi
-  if s3_request PUT "/${probe_bucket}" >/dev/null &&
-    s3_request PUT "${probe_key}" --data-binary "ready" >/dev/null &&
+  if s3_create_bucket "${probe_bucket}" &&
+    s3_request PUT "${probe_key}" ready >/dev/null &&
     [[ "$(s3_request GET "${probe_key}")" == ready ]]; then
     s3_request DELETE "${probe_key}" >/dev/null || true
     break
@@ -116,10 +120,7 @@ while true; do
 done
 
 if [[ -n "${SEAWEED_BUCKET:-}" ]]; then
-  # 409 BucketAlreadyOwnedByYou on a restart is fine; anything else is not.
-  s3_request PUT "/${SEAWEED_BUCKET}" >/dev/null ||
-    s3_request HEAD "/${SEAWEED_BUCKET}" -I >/dev/null ||
-    fail_start "could not create bucket ${SEAWEED_BUCKET}"
+  s3_create_bucket "${SEAWEED_BUCKET}" || fail_start "could not create bucket ${SEAWEED_BUCKET}"
 fi
 
 cat <<MSG

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops a SeaweedFS instance started by start.sh, by the pid in its pid file only (TERM, up to
-# SEAWEED_STOP_TIMEOUT s (default 20), then KILL). Exit 0 if it was not running.
+# SEAWEED_STOP_TIMEOUT s (default 30), then KILL). Exit 0 if it was not running.
 #
 # Env: SEAWEED_INSTANCE (default dev), SEAWEED_STOP_TIMEOUT
 set -euo pipefail

@@ -66,7 +66,8 @@ export class S3ImageStore implements ImageStore {
       region: options.region,
       forcePathStyle: options.forcePathStyle,
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      ...(options.credentials ? { credentials: options.credentials } : {}),
+      // A copy: the SDK marks the credentials object it is given, and the config is frozen.
+      ...(options.credentials ? { credentials: { ...options.credentials } } : {}),
     });
   }
 

@@ -216,9 +216,11 @@ describe('S3 store specifics', () => {
       testS3Settings({ bucket: 'polylink-no-such-bucket' }),
       logger,
     );
-    stores.push(wrongSecret, noBucket);
     await expect(wrongSecret.put(ABC, abc)).rejects.toBeInstanceOf(ImageStoreUnavailableError);
     await expect(noBucket.verify()).rejects.toBeInstanceOf(ImageStoreUnavailableError);
+    // Closed here: nothing was stored, and emptying them would fail the same way.
+    wrongSecret.close();
+    noBucket.close();
   });
 
   it('keeps the folder layout under its prefix: <prefix><first two hex>/<sha256>', () => {
