@@ -223,6 +223,15 @@ describe('S3 store specifics', () => {
     noBucket.close();
   });
 
+  it('has the server check the bytes against their key (the sha256 travels as the checksum)', async () => {
+    const store = new S3ImageStore(testS3Settings(), logger);
+    stores.push(store);
+    await expect(store.put(ABC, Buffer.from('not abc'))).rejects.toBeInstanceOf(
+      ImageStoreUnavailableError,
+    );
+    expect(await store.has(ABC)).toBe(false);
+  });
+
   it('keeps the folder layout under its prefix: <prefix><first two hex>/<sha256>', () => {
     const store = new S3ImageStore(testS3Settings({ prefix: 'kg/' }), logger);
     stores.push(store);
