@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { NotFoundError } from '../errors.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -55,6 +56,21 @@ export interface ImageStore {
   /** Throws ImageStoreUnavailableError when the store cannot be used (checked at start-up). */
   verify(): Promise<void>;
   close(): void;
+}
+
+/**
+ * The stored bytes, or null when the image is not stored. Unlike `read(...).catch(() => null)`,
+ * a store that cannot be reached still rejects (SERVICE_UNAVAILABLE) rather than passing for a
+ * missing image.
+ */
+export function readIfStored(
+  store: Pick<ImageStore, 'read'>,
+  sha256: string,
+): Promise<Buffer | null> {
+  return store.read(sha256).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  });
 }
 
 /**

@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it, expect } from 'vitest';
-import { isSha256Hex, sha256Hex } from '../../src/images/image-store.js';
+import { ImageStoreUnavailableError } from '../../src/errors.js';
+import { isSha256Hex, readIfStored, sha256Hex } from '../../src/images/image-store.js';
 import { LocalImageStore } from '../../src/images/local-image-store.js';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -103,6 +104,20 @@ describe('LocalImageStore', () => {
 
   it('remove rejects a malformed hash', async () => {
     await expect(store.remove('..')).rejects.toThrow(/sha256/);
+  });
+
+  it('readIfStored: null for a missing image, the bytes for a stored one', async () => {
+    expect(await readIfStored(store, ABC_SHA256)).toBeNull();
+    await store.put(ABC_SHA256, bytes);
+    expect(await readIfStored(store, ABC_SHA256)).toEqual(bytes);
+  });
+
+  it('readIfStored: a store that cannot be read rejects rather than passing for missing', async () => {
+    // A file where the shard folder should be: reading under it fails with ENOTDIR, not ENOENT.
+    await writeFile(path.join(dir, ABC_SHA256.slice(0, 2)), 'not a folder');
+    await expect(readIfStored(store, ABC_SHA256)).rejects.toBeInstanceOf(
+      ImageStoreUnavailableError,
+    );
   });
 
   describe('removeUnreferenced', () => {
