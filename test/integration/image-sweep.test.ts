@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../src/images/image-store.js';
+import { sha256Hex, type ImageStore } from '../../src/images/image-store.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import {
@@ -118,6 +118,34 @@ describe.each(['local', 's3'] as const)('sweeping orphaned images from the %s st
       if ((await served(sha256)) !== 200) missing.push(`round ${round} at ${offset} ms`);
     }
     expect(missing).toEqual([]);
+  });
+
+  it('puts back an image whose registration commits between its graph check and its removal', async () => {
+    const bytes = await pngOf(seed + 300);
+    const sha256 = sha256Hex(bytes);
+    await store().put(sha256, bytes); // an earlier attempt's orphan of the same bytes
+    const real = store();
+    let registration: Awaited<ReturnType<typeof register>> | null = null;
+    // The real store, with one interleaving forced: the registration runs to its end (commit and
+    // post-commit check, which finds the bytes still there) after the sweep saw no Image node and
+    // before the sweep removes the bytes. Only the sweep's re-check can save them then.
+    const interleaved = Object.assign(Object.create(real) as ImageStore, {
+      async remove(hash: string) {
+        if (hash === sha256 && registration === null)
+          registration = await register('late', [bytes]);
+        await real.remove(hash);
+      },
+    });
+    const report = await new ImageSweepService({
+      graph: t.app.backend.graph,
+      imageStore: interleaved,
+      logger: createLogger('silent'),
+    }).sweep({ minAgeMs: 0, dryRun: false });
+    expect(registration).not.toBeNull();
+    expect(registration!.errors).toBeUndefined();
+    expect(report.orphans).toContain(sha256);
+    expect(report.removed).not.toContain(sha256);
+    expect(await served(sha256)).toBe(200);
   });
 
   it('runs as the sweep-images command: a dry run, then the sweep', async () => {
