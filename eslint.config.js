@@ -40,6 +40,23 @@ export default tseslint.config(
             boundary('neo4j-driver', 'src/neo4j/driver.ts'),
             boundary('sharp', 'src/images/image-decoding.ts and src/inference/image-preprocess.ts'),
             boundary('onnxruntime-node', 'src/inference/onnx-runtime.ts'),
+            boundary('@aws-sdk/client-s3', 'src/images/s3-image-store.ts'),
+            boundary('@aws-sdk/s3-request-presigner', 'src/images/s3-image-store.ts'),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/images/s3-image-store.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            boundary('neo4j-driver', 'src/neo4j/driver.ts'),
+            boundary('sharp', 'src/images/image-decoding.ts and src/inference/image-preprocess.ts'),
+            boundary('onnxruntime-node', 'src/inference/onnx-runtime.ts'),
           ],
         },
       ],

@@ -28,6 +28,23 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'integration-s3',
+          // The integration files that write, serve and remove image bytes, run again with the S3
+          // image store on the test command's SeaweedFS (test/helpers/test-app.ts reads the switch).
+          include: [
+            'test/integration/registry.test.ts',
+            'test/integration/image-files-race.test.ts',
+            'test/integration/link-image.test.ts',
+          ],
+          env: { POLYLINK_TEST_IMAGE_STORE: 's3' },
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

@@ -1,4 +1,3 @@
-import { access, constants } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -22,7 +21,6 @@ import {
 } from './http/causal-consistency.js';
 import { createReadinessHandler } from './http/readiness.js';
 import { createRequestIdMiddleware } from './http/request-id.js';
-import { ImageStore } from './images/image-store.js';
 import { CandidateVectorCache } from './linking/candidate-vector-cache.js';
 import type { Logger } from './logger.js';
 import { createServiceMetrics, type ServiceMetrics } from './observability/metrics.js';
@@ -122,7 +120,6 @@ async function mountRoutes(deps: {
       candidateVectorCache,
     }),
   );
-  const imageStore = new ImageStore(config.images.storeDir);
   const apiKeys = new ApiKeyService(graph, config.auth.keyCacheMs);
   metrics.attach({
     backend,
@@ -151,8 +148,7 @@ async function mountRoutes(deps: {
     createReadinessHandler({
       backend,
       logger,
-      // The local store must be writable; an object-store backend brings its own probe.
-      probeImageStore: () => access(config.images.storeDir, constants.R_OK | constants.W_OK),
+      probeImageStore: () => backend.imageStore.verify(),
     }),
   );
   if (config.metrics) {
@@ -163,7 +159,13 @@ async function mountRoutes(deps: {
     });
   }
   expressApp.use(createCausalConsistencyMiddleware(graph, backend.vectors));
-  expressApp.use(createImageRouter(imageStore, services.queries));
+  expressApp.use(
+    createImageRouter({
+      store: backend.imageStore,
+      queries: services.queries,
+      serve: config.imageStore.serve,
+    }),
+  );
   expressApp.use(
     '/graphql',
     createRequestScopeMiddleware({

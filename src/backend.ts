@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { Services } from './graphql/context.js';
-import { ImageStore } from './images/image-store.js';
+import type { ImageStore } from './images/image-store.js';
+import { openImageStore } from './images/open-image-store.js';
 import { imageVectorEncoderFactory } from './inference/image-vector-encoder.js';
 import { createModelRegistry, type ModelRegistry } from './inference/model-registry.js';
 import type { Logger } from './logger.js';
@@ -22,6 +23,8 @@ import { VectorSync } from './vectors/vector-sync.js';
 /** What every entry point (HTTP service, CLI commands) runs on: one driver, one set of models. */
 export interface Backend {
   readonly graph: Graph;
+  /** Image bytes: the local folder or the S3 bucket of POLYLINK_IMAGE_STORE. */
+  readonly imageStore: ImageStore;
   readonly models: ModelRegistry | null;
   readonly encoders: EntityEncoders | null;
   /** The in-process vector index (POLYLINK_VECTOR_SEARCH=memory with encoders), else null. */
@@ -33,7 +36,7 @@ export interface Backend {
 }
 
 /**
- * Connects to Neo4j, applies migrations, loads the model bundle and makes sure the vector
+ * Connects to Neo4j, opens the image store, applies migrations, loads the model bundle and makes sure the vector
  * indexes fit its encoders. Anything opened is closed again when a later step fails.
  */
 export async function openBackend(
@@ -42,6 +45,13 @@ export async function openBackend(
   options: GraphOptions = {},
 ): Promise<Backend> {
   const graph = await createGraph(config.neo4j, options);
+  let imageStore: ImageStore;
+  try {
+    imageStore = await openImageStore(config, logger);
+  } catch (error) {
+    await graph.close();
+    throw error;
+  }
   const modelLoadSeconds: { bundle: number | null; vision: number | null } = {
     bundle: null,
     vision: null,
@@ -101,11 +111,13 @@ export async function openBackend(
   } catch (error) {
     await vectors?.stop();
     await models?.close();
+    imageStore.close();
     await graph.close();
     throw error;
   }
   const backend: Backend = {
     graph,
+    imageStore,
     models,
     encoders: models?.encoders ?? null,
     vectors,
@@ -113,6 +125,7 @@ export async function openBackend(
     async close() {
       await vectors?.stop();
       await models?.close();
+      imageStore.close();
       await graph.close();
     },
   };
@@ -130,7 +143,7 @@ export function createServices(options: {
   readonly candidateVectorCache?: CandidateVectorCache;
 }): Services {
   const { backend, config, logger, publicBaseUrl } = options;
-  const imageStore = new ImageStore(config.images.storeDir);
+  const { imageStore } = backend;
   const imageReader = new ImageReader(imageStore, config.images);
   const candidates = new CandidateService(
     backend.graph,

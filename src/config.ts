@@ -29,7 +29,18 @@ export interface Config {
     /** How long a verified key is trusted before it is looked up again (a revocation waits this long). */
     readonly keyCacheMs: number;
   };
+  /** Where image bytes live (issue 15): the folder `images.storeDir` (default) or an S3 bucket. */
+  readonly imageStore: {
+    readonly backend: 'local' | 's3';
+    readonly s3: S3Settings;
+    /**
+     * How GET /images/:sha256 answers: the bytes streamed through the service, or (S3 only) a
+     * redirect to a presigned URL of the bucket, so the bytes bypass the service.
+     */
+    readonly serve: 'stream' | 'redirect';
+  };
   readonly images: {
+    /** The local store's folder (used when `imageStore.backend` is local). */
     readonly storeDir: string;
     readonly maxBytes: number;
     /** Decoded pixels, all frames of an animated or multi-page image together. */
@@ -126,6 +137,22 @@ export interface Config {
   readonly introspection: boolean;
 }
 
+/** The S3 image store (issue 15); read even when the local store is in use, checked only when not. */
+export interface S3Settings {
+  readonly bucket: string;
+  /** Prepended to every key: empty, or ending in "/". */
+  readonly prefix: string;
+  /** Null: AWS's endpoint for the region; set for SeaweedFS, MinIO, R2 and the like. */
+  readonly endpoint: string | null;
+  readonly region: string;
+  /** Null: the AWS SDK's default credential chain (AWS_* variables, profiles, instance roles). */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | null;
+  /** `endpoint/bucket/key` addressing, which self-hosted servers need. */
+  readonly forcePathStyle: boolean;
+  /** Lifetime of the presigned URLs of POLYLINK_IMAGE_SERVE=redirect. */
+  readonly presignSeconds: number;
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -204,6 +231,28 @@ function deepFreeze<T extends object>(value: T): T {
   return Object.freeze(value);
 }
 
+function readS3Settings(env: Env): S3Settings {
+  const endpoint = readString(env, 'POLYLINK_S3_ENDPOINT', '');
+  const accessKeyId = readString(env, 'POLYLINK_S3_ACCESS_KEY_ID', '');
+  const secretAccessKey = env.POLYLINK_S3_SECRET_ACCESS_KEY ?? '';
+  if ((accessKeyId === '') !== (secretAccessKey === '')) {
+    throw new ConfigError(
+      'POLYLINK_S3_ACCESS_KEY_ID and POLYLINK_S3_SECRET_ACCESS_KEY go together: set both or neither',
+    );
+  }
+  const prefix = readString(env, 'POLYLINK_S3_PREFIX', 'images/').replace(/^\/+/, '');
+  return {
+    bucket: readString(env, 'POLYLINK_S3_BUCKET', ''),
+    prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
+    endpoint:
+      endpoint === '' ? null : readUrl(env, 'POLYLINK_S3_ENDPOINT', '', ['http:', 'https:']),
+    region: readString(env, 'POLYLINK_S3_REGION', 'us-east-1'),
+    credentials: accessKeyId === '' ? null : { accessKeyId, secretAccessKey },
+    forcePathStyle: readBoolean(env, 'POLYLINK_S3_PATH_STYLE', false),
+    presignSeconds: readInteger(env, 'POLYLINK_S3_PRESIGN_SECONDS', 300, [1, 604_800]),
+  };
+}
+
 /** Parses and validates the environment; throws a ConfigError that names the offending variable. */
 export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
   const host = readString(env, 'POLYLINK_HOST', '127.0.0.1');
@@ -234,6 +283,11 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     auth: {
       anonymousRead: readBoolean(env, 'POLYLINK_ANONYMOUS_READ', false),
       keyCacheMs: readInteger(env, 'POLYLINK_API_KEY_CACHE_MS', 10_000, [0, 3_600_000]),
+    },
+    imageStore: {
+      backend: readChoice(env, 'POLYLINK_IMAGE_STORE', 'local', ['local', 's3'] as const),
+      s3: readS3Settings(env),
+      serve: readChoice(env, 'POLYLINK_IMAGE_SERVE', 'stream', ['stream', 'redirect'] as const),
     },
     images: {
       storeDir: path.resolve(cwd, readString(env, 'POLYLINK_IMAGE_DIR', 'var/images')),
@@ -320,6 +374,12 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     isDevelopment: readString(env, 'NODE_ENV', 'production') === 'development',
     introspection: readBoolean(env, 'POLYLINK_INTROSPECTION', false),
   };
+  if (config.imageStore.backend === 's3' && config.imageStore.s3.bucket === '') {
+    throw new ConfigError('POLYLINK_S3_BUCKET is required when POLYLINK_IMAGE_STORE=s3');
+  }
+  if (config.imageStore.serve === 'redirect' && config.imageStore.backend !== 's3') {
+    throw new ConfigError('POLYLINK_IMAGE_SERVE=redirect needs POLYLINK_IMAGE_STORE=s3');
+  }
   const validLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!validLevels.includes(config.logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${validLevels.join(', ')}`);

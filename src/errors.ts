@@ -150,6 +150,18 @@ export class RequestTimeoutError extends AppError {
   }
 }
 
+/**
+ * The image store (the local folder or the S3 bucket) could not be read or written: a network
+ * failure, refused credentials, a missing bucket, a full disk. The cause is logged where it is
+ * translated (src/images/), never sent to the client.
+ */
+export class ImageStoreUnavailableError extends AppError {
+  constructor(cause?: unknown) {
+    super('The image store is unavailable; try again shortly', ErrorCode.ServiceUnavailable);
+    this.cause = cause;
+  }
+}
+
 /** Thrown where a switch should have covered every case; keeps switches exhaustive at compile time. */
 export class UnreachableCaseError extends Error {
   constructor(value: never) {

@@ -19,6 +19,7 @@ function statusOf(error: AppError): number {
   const http = error.extensions.http as { status?: number } | undefined;
   if (http?.status) return http.status;
   if (error.code === ErrorCode.DatabaseUnavailable) return 503;
+  if (error.code === ErrorCode.ServiceUnavailable) return 503;
   if (error.code === ErrorCode.InternalServerError) return 500;
   return 400;
 }

@@ -1,5 +1,5 @@
 import { BadInputError, ImageError } from '../errors.js';
-import type { ImageStore } from '../images/image-store.js';
+import { readIfStored, type ImageStore } from '../images/image-store.js';
 import type { Logger } from '../logger.js';
 import type { Graph } from '../neo4j/driver.js';
 import * as vectors from '../neo4j/vector-repository.js';
@@ -175,7 +175,7 @@ export class EncodingService {
     encoder: ImageVectorEncoder,
     sha256: string,
   ): Promise<ImageVectors | null> {
-    const bytes = await this.deps.imageStore.read(sha256).catch(() => null);
+    const bytes = await readIfStored(this.deps.imageStore, sha256);
     if (bytes === null) {
       this.deps.logger.warn({ sha256 }, 'image file missing from the store; left without a vector');
       return null;

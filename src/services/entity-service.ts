@@ -9,7 +9,7 @@ import {
 import { initialism } from '../candidates/text-normalize.js';
 import { inspectImage, type InspectedImage } from '../images/image-decoding.js';
 import type { ImageSource } from '../images/image-source.js';
-import { isSha256Hex, sha256Hex, type ImageStore } from '../images/image-store.js';
+import { isSha256Hex, readIfStored, sha256Hex, type ImageStore } from '../images/image-store.js';
 import type { Graph, Tx } from '../neo4j/driver.js';
 import * as entities from '../neo4j/entity-repository.js';
 import type { EntityRecord, EntityWrite, ImageRecord } from '../neo4j/entity-repository.js';
@@ -290,8 +290,7 @@ export class EntityService {
         }
         // A stored image with a stale vector is left to re-encoding, unless a candidate vector
         // needs it now: then it is encoded from the image store (and its vector refreshed).
-        const bytes =
-          sent ?? (candidate ? await this.deps.imageStore.read(sha256).catch(() => null) : null);
+        const bytes = sent ?? (candidate ? await readIfStored(this.deps.imageStore, sha256) : null);
         if (bytes === null) continue;
         const vectors = await image.encodeImageVectors(bytes);
         const vector = toNumberArray(vectors.embedding);

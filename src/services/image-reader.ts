@@ -7,7 +7,7 @@ import {
   readUpload,
   type ImageSource,
 } from '../images/image-source.js';
-import { isSha256Hex, type ImageStore } from '../images/image-store.js';
+import { isSha256Hex, readIfStored, type ImageStore } from '../images/image-store.js';
 
 /** Turns any image source into bytes, within the configured limits. */
 export class ImageReader {
@@ -44,7 +44,7 @@ export class ImageReader {
       const sha256 = source.sha256.toLowerCase();
       if (!isSha256Hex(sha256))
         throw new BadInputError('sha256 must be 64 hex digits', { field: 'sha256' });
-      const bytes = await this.store.read(sha256).catch(() => null);
+      const bytes = await readIfStored(this.store, sha256);
       if (bytes === null) throw new NotFoundError('Image', sha256);
       return bytes;
     }

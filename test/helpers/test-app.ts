@@ -7,6 +7,7 @@ import { ApiKeyService, type Role } from '../../src/auth/api-keys.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createGraph, type Graph } from '../../src/neo4j/driver.js';
+import { emptyStore, ensureTestBucket, s3SettingsEnv, testS3Settings } from './s3-test-store.js';
 
 export interface TestApp {
   readonly app: App;
@@ -40,14 +41,22 @@ export interface GraphQLResponse<Data> {
 
 /**
  * Starts the real app on an ephemeral port against the Neo4j named by NEO4J_URI
- * (the test command starts a throw-away instance), with a private image folder.
+ * (the test command starts a throw-away instance), with a private image folder, or, where
+ * POLYLINK_TEST_IMAGE_STORE=s3 (the integration-s3 project), a private prefix in the test
+ * S3 server's bucket.
  */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const imageDir = await mkdtemp(path.join(os.tmpdir(), 'polylink-images-'));
+  let storeEnv: Record<string, string> = {};
+  if (process.env.POLYLINK_TEST_IMAGE_STORE === 's3') {
+    await ensureTestBucket();
+    storeEnv = s3SettingsEnv(testS3Settings());
+  }
   const config = parseConfig({
     ...process.env,
     POLYLINK_PORT: '0',
     POLYLINK_IMAGE_DIR: imageDir,
+    ...storeEnv,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     NODE_ENV: 'test',
     // The suites send many requests from one key in seconds; rate limits have tests of their own.
@@ -91,6 +100,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
     async close() {
       await removeTestData(graph, prefix);
+      if (config.imageStore.backend === 's3') await emptyStore(app.backend.imageStore);
       await graph.close();
       await app.close();
       await rm(imageDir, { recursive: true, force: true });

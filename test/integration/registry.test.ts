@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { access } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureNation, readFixture, toDataUrl } from '../helpers/fixtures.js';
 import { countNodes, postMultipart, startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -23,12 +21,8 @@ const REGISTER = `mutation Register($input: EntityInput!) {
 const usaFlag = readFixture('test/fixtures/freeciv/flags/usa-large.png');
 const romeFlag = readFixture('test/fixtures/freeciv/flags/rome-large.png');
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-const fileExists = (file: string) =>
-  access(file).then(
-    () => true,
-    () => false,
-  );
-const storedFile = (hash: string) => path.join(t.config.images.storeDir, hash.slice(0, 2), hash);
+/** Whether the app's image store (the local folder, or the S3 bucket in the integration-s3 run) holds it. */
+const stored = (hash: string) => t.app.backend.imageStore.has(hash);
 
 interface RegisterData {
   registerEntity: {
@@ -138,7 +132,7 @@ describe('registering over HTTP with a multipart upload', () => {
     });
     expect(await countNodes(t.graph)).toEqual(before);
     // The valid first image was not stored either: checks run before any write.
-    expect(await fileExists(storedFile(sha256(romeFlag)))).toBe(false);
+    expect(await stored(sha256(romeFlag))).toBe(false);
   });
 
   it.each([
@@ -209,7 +203,7 @@ describe('batches, updates and deletes', () => {
       },
     });
     const oldHash = sha256(otherFlag);
-    expect(await fileExists(storedFile(oldHash))).toBe(true);
+    expect(await stored(oldHash)).toBe(true);
 
     const updated = await t.graphql<{
       updateEntity: { description: string; images: { sha256: string }[] };
@@ -223,7 +217,7 @@ describe('batches, updates and deletes', () => {
     expect(updated.errors).toBeUndefined();
     expect(updated.data?.updateEntity.description).toBe(holyRoman.description);
     expect(updated.data?.updateEntity.images).toEqual([{ sha256: usaHash }]);
-    expect(await fileExists(storedFile(oldHash))).toBe(false);
+    expect(await stored(oldHash)).toBe(false);
     const image = await t.graphql<{ image: unknown }>(
       'query ($h: ID!) { image(sha256: $h) { sha256 } }',
       { h: oldHash },
@@ -257,8 +251,8 @@ describe('batches, updates and deletes', () => {
       { id: doomed },
     );
     expect(deleted.data?.deleteEntity).toEqual({ id: doomed, removedImages: [sha256(own)] });
-    expect(await fileExists(storedFile(sha256(own)))).toBe(false);
-    expect(await fileExists(storedFile(sha256(shared)))).toBe(true);
+    expect(await stored(sha256(own))).toBe(false);
+    expect(await stored(sha256(shared))).toBe(true);
     const again = await t.graphql('mutation ($id: ID!) { deleteEntity(id: $id) { id } }', {
       id: doomed,
     });

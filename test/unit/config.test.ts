@@ -32,6 +32,19 @@ describe('parseConfig: defaults', () => {
         maxPoolSize: 100,
       },
       auth: { anonymousRead: false, keyCacheMs: 10_000 },
+      imageStore: {
+        backend: 'local',
+        s3: {
+          bucket: '',
+          prefix: 'images/',
+          endpoint: null,
+          region: 'us-east-1',
+          credentials: null,
+          forcePathStyle: false,
+          presignSeconds: 300,
+        },
+        serve: 'stream',
+      },
       images: {
         storeDir: path.join(CWD, 'var', 'images'),
         maxBytes: 20 * 1024 * 1024,
@@ -250,6 +263,49 @@ describe('parseConfig: each variable', () => {
     expect(config.logLevel).toBe('debug');
     expect(config.isDevelopment).toBe(true);
     expect(config.introspection).toBe(true);
+  });
+
+  it('reads the S3 image store settings', () => {
+    const config = parseConfig(
+      {
+        POLYLINK_IMAGE_STORE: 'S3',
+        POLYLINK_S3_BUCKET: 'kg-images',
+        POLYLINK_S3_PREFIX: '/prod/polylink',
+        POLYLINK_S3_ENDPOINT: 'http://127.0.0.1:8333/',
+        POLYLINK_S3_REGION: 'eu-west-3',
+        POLYLINK_S3_ACCESS_KEY_ID: 'key',
+        POLYLINK_S3_SECRET_ACCESS_KEY: ' secret ',
+        POLYLINK_S3_PATH_STYLE: 'true',
+        POLYLINK_S3_PRESIGN_SECONDS: '60',
+        POLYLINK_IMAGE_SERVE: 'redirect',
+      },
+      CWD,
+    );
+    expect(config.imageStore).toEqual({
+      backend: 's3',
+      s3: {
+        bucket: 'kg-images',
+        prefix: 'prod/polylink/',
+        endpoint: 'http://127.0.0.1:8333',
+        region: 'eu-west-3',
+        credentials: { accessKeyId: 'key', secretAccessKey: ' secret ' },
+        forcePathStyle: true,
+        presignSeconds: 60,
+      },
+      serve: 'redirect',
+    });
+  });
+
+  it.each([
+    [{ POLYLINK_IMAGE_STORE: 's3' }, /POLYLINK_S3_BUCKET is required/],
+    [{ POLYLINK_IMAGE_STORE: 'gcs' }, /POLYLINK_IMAGE_STORE must be one of local, s3/],
+    [{ POLYLINK_IMAGE_SERVE: 'redirect' }, /POLYLINK_IMAGE_SERVE=redirect needs/],
+    [{ POLYLINK_S3_ACCESS_KEY_ID: 'key' }, /set both or neither/],
+    [{ POLYLINK_S3_SECRET_ACCESS_KEY: 'secret' }, /set both or neither/],
+    [{ POLYLINK_S3_ENDPOINT: 'ftp://host' }, /POLYLINK_S3_ENDPOINT must use one of http:, https:/],
+    [{ POLYLINK_S3_PRESIGN_SECONDS: '0' }, /POLYLINK_S3_PRESIGN_SECONDS must be between/],
+  ])('refuses an inconsistent image store setting %o', (env, message) => {
+    expect(() => parseConfig(env, CWD)).toThrow(message);
   });
 
   it('keeps an absolute POLYLINK_IMAGE_DIR as given', () => {

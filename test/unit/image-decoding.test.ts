@@ -13,7 +13,7 @@ import {
   inspectImage,
 } from '../../src/images/image-decoding.js';
 import type { ImageLimits } from '../../src/images/image-decoding.js';
-import { ImageStore } from '../../src/images/image-store.js';
+import { LocalImageStore } from '../../src/images/local-image-store.js';
 import { ImageReader } from '../../src/services/image-reader.js';
 
 const LIMITS: ImageLimits = {
@@ -394,7 +394,7 @@ describe('checkDeclaredType (issue #11)', () => {
   });
 
   it('is applied by ImageReader to data URLs and uploads', async () => {
-    const reader = new ImageReader(new ImageStore('/nonexistent'), {
+    const reader = new ImageReader(new LocalImageStore('/nonexistent'), {
       ...parseConfig({}).images,
     });
     const svg = blurSvg(4, 2);

@@ -1,8 +1,10 @@
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it, expect } from 'vitest';
-import { ImageStore, isSha256Hex, sha256Hex } from '../../src/images/image-store.js';
+import { ImageStoreUnavailableError } from '../../src/errors.js';
+import { isSha256Hex, readIfStored, sha256Hex } from '../../src/images/image-store.js';
+import { LocalImageStore } from '../../src/images/local-image-store.js';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const ABC_SHA256 = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
@@ -32,14 +34,14 @@ describe('isSha256Hex', () => {
   });
 });
 
-describe('ImageStore', () => {
+describe('LocalImageStore', () => {
   let dir: string;
-  let store: ImageStore;
+  let store: LocalImageStore;
   const bytes = Buffer.from('abc');
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'polylink-image-store-'));
-    store = new ImageStore(dir);
+    store = new LocalImageStore(dir);
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -102,6 +104,20 @@ describe('ImageStore', () => {
 
   it('remove rejects a malformed hash', async () => {
     await expect(store.remove('..')).rejects.toThrow(/sha256/);
+  });
+
+  it('readIfStored: null for a missing image, the bytes for a stored one', async () => {
+    expect(await readIfStored(store, ABC_SHA256)).toBeNull();
+    await store.put(ABC_SHA256, bytes);
+    expect(await readIfStored(store, ABC_SHA256)).toEqual(bytes);
+  });
+
+  it('readIfStored: a store that cannot be read rejects rather than passing for missing', async () => {
+    // A file where the shard folder should be: reading under it fails with ENOTDIR, not ENOENT.
+    await writeFile(path.join(dir, ABC_SHA256.slice(0, 2)), 'not a folder');
+    await expect(readIfStored(store, ABC_SHA256)).rejects.toBeInstanceOf(
+      ImageStoreUnavailableError,
+    );
   });
 
   describe('removeUnreferenced', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { ErrorCode } from '../../src/errors.js';
-import { ImageStore } from '../../src/images/image-store.js';
+import { LocalImageStore } from '../../src/images/local-image-store.js';
 import { createLogger } from '../../src/logger.js';
 import type { Graph } from '../../src/neo4j/driver.js';
 import {
@@ -19,7 +19,7 @@ function service(models: LinkingModels | null): LinkingService {
   return new LinkingService({
     graph: { read: unused, write: unused } as unknown as Graph,
     candidates: { searchKeys: unused, searchKeysMany: unused },
-    imageStore: new ImageStore('/nonexistent'),
+    imageStore: new LocalImageStore('/nonexistent'),
     imageReader: { read: unused, readSent: unused },
     config: {
       images: {
