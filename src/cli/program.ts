@@ -7,6 +7,7 @@ import { migrateCommand } from './migrate.js';
 import { modelsCommand } from './assemble-bundle.js';
 import { reencodeCommand } from './reencode.js';
 import { statusCommand } from './status.js';
+import { sweepImagesCommand } from './sweep-images.js';
 
 /**
  * The subcommands of `polylink`, in help order. A new one is a module exporting a factory that
@@ -20,6 +21,7 @@ const COMMANDS: readonly (() => Command)[] = [
   statusCommand,
   apiKeysCommand,
   modelsCommand,
+  sweepImagesCommand,
 ];
 
 const EXIT_CODES_HELP = `

@@ -48,6 +48,7 @@ describe.skipIf(!hasLinker)('polylink command', () => {
           cwd: PROJECT_ROOT,
           env: {
             ...process.env,
+            POLYLINK_CLI_FROM_SOURCE: '1',
             POLYLINK_IMAGE_DIR: path.join(dir, 'store'),
             LOG_LEVEL: 'warn',
             ...env,

@@ -148,17 +148,18 @@ describe.each(['local', 's3'] as const)('sweeping orphaned images from the %s st
     expect(await served(sha256)).toBe(200);
   });
 
-  it('runs as the sweep-images command: a dry run, then the sweep', async () => {
+  it('runs as `polylink sweep-images`: a dry run, then the sweep', async () => {
     const orphan = await pngOf(seed + 500);
     await store().put(sha256Hex(orphan), orphan);
     const env = {
       ...process.env,
       ...storeEnv,
       POLYLINK_MODELS: 'false',
+      POLYLINK_CLI_FROM_SOURCE: '1',
       LOG_LEVEL: 'silent',
     };
     const command = (...args: string[]) =>
-      run(process.execPath, ['--import', 'tsx', 'src/cli/sweep-images.ts', ...args], {
+      run(process.execPath, ['bin/polylink.js', 'sweep-images', ...args], {
         cwd: PROJECT_ROOT,
         env,
       });
