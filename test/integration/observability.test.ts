@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadedBundle, loadFixtureNations, readFixture, toDataUrl } from '../helpers/fixtures.js';
 import { sampleValue, scrape, type Sample } from '../helpers/prometheus.js';
@@ -133,7 +133,10 @@ describe('/readyz', () => {
     });
     expect(body.parts.vectors?.status).toBe('off');
 
+    // A missing folder is fine (the first write creates it); a file where the folder should be
+    // is a store that can neither serve nor take images.
     await rm(t.config.images.storeDir, { recursive: true, force: true });
+    await writeFile(t.config.images.storeDir, 'not a folder');
     try {
       const unready = await fetch(`${t.app.url}/readyz`);
       expect(unready.status).toBe(503);
@@ -142,6 +145,7 @@ describe('/readyz', () => {
       expect(failed.parts.imageStore).toEqual({ status: 'failed', code: 'SERVICE_UNAVAILABLE' });
       expect(failed.parts.neo4j?.status).toBe('ok');
     } finally {
+      await rm(t.config.images.storeDir, { force: true });
       await mkdir(t.config.images.storeDir, { recursive: true });
     }
   });
