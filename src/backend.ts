@@ -14,7 +14,8 @@ import { EncodingService } from './services/encoding-service.js';
 import { EntityQueries } from './services/entity-queries.js';
 import { EntityService } from './services/entity-service.js';
 import { ImageReader } from './services/image-reader.js';
-import { LinkingService, type LinkingModels } from './services/linking-service.js';
+import { LinkingService } from './linking/linking-service.js';
+import type { LinkingModels } from './linking/linking-models.js';
 import { onnxMatMulScorer } from './vectors/row-scorer.js';
 import { VectorSync } from './vectors/vector-sync.js';
 

@@ -4,7 +4,7 @@ import type { EncodingService } from '../services/encoding-service.js';
 import type { EntityQueries } from '../services/entity-queries.js';
 import type { EntityService } from '../services/entity-service.js';
 import type { ImageReader } from '../services/image-reader.js';
-import type { LinkingService } from '../services/linking-service.js';
+import type { LinkingService } from '../linking/linking-service.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 /** What resolvers may use: services and loaders, never the driver. */

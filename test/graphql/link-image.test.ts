@@ -4,7 +4,7 @@ import type { Services } from '../../src/graphql/context.js';
 import { InferenceError } from '../../src/inference/onnx-runtime.js';
 import type { EntityRecord, ImageRecord } from '../../src/neo4j/entity-repository.js';
 import type { LinkedImageRecord } from '../../src/neo4j/link-repository.js';
-import type { LinkImageInput, LinkImageResult } from '../../src/services/linking-service.js';
+import type { LinkImageInput, LinkImageResult } from '../../src/linking/link-result.js';
 import { createTestServer, errorCodes, execute } from '../helpers/graphql.js';
 
 const server = createTestServer();
