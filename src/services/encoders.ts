@@ -84,18 +84,3 @@ export interface EntityEncoders {
   /** Null when the bundle has no linker (or lacks the text or image encoder it needs). */
   readonly candidate: CandidateVectorEncoder | null;
 }
-
-/** The passage an entity's text vector is computed from: every name, then the description. */
-export function entityPassage(entity: {
-  readonly name: string;
-  readonly aliases: readonly string[];
-  readonly description: string;
-}): string {
-  const names =
-    entity.aliases.length > 0 ? `${entity.name} (${entity.aliases.join('; ')})` : entity.name;
-  return entity.description === '' ? names : `${names}. ${entity.description}`;
-}
-
-export function toNumberArray(vector: Float32Array): number[] {
-  return Array.from(vector);
-}
