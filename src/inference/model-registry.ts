@@ -7,7 +7,7 @@ import type {
   EntityEncoders,
   ImageVectorEncoder,
   TextVectorEncoder,
-} from '../services/encoders.js';
+} from './encoders.js';
 import { checkEntitySeparator, linkerEntityText } from './linker-features.js';
 import { LINKER_MANIFEST_FILE, LinkerModel, type CandidateFeatures } from './linker-model.js';
 import { createOnnxRuntime, InferenceError, type OnnxRuntime } from './onnx-runtime.js';

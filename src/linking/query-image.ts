@@ -4,7 +4,7 @@ import type { ImageSource } from '../images/image-source.js';
 import { sha256Hex } from '../images/image-store.js';
 import type { DecodedImage } from '../inference/image-preprocess.js';
 import type { ImageReader } from '../services/image-reader.js';
-import type { DecodedImageEncoder } from '../services/encoders.js';
+import type { DecodedImageEncoder } from '../inference/encoders.js';
 
 /** The query image, read, checked and decoded once. */
 export interface QueryImage {

@@ -3,7 +3,7 @@ import type { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../logger.js';
 import type { Graph } from '../neo4j/driver.js';
 import * as vectors from '../neo4j/vector-repository.js';
-import type { EntityEncoders, ImageVectorEncoder } from './encoders.js';
+import type { EntityEncoders, ImageVectorEncoder } from '../inference/encoders.js';
 import {
   entityCandidateVectors,
   entityTextVectors,

@@ -14,7 +14,7 @@ import type { Graph, Tx } from '../neo4j/driver.js';
 import * as entities from '../neo4j/entity-repository.js';
 import type { EntityRecord, EntityWrite, ImageRecord } from '../neo4j/entity-repository.js';
 import type { Logger } from '../logger.js';
-import type { EntityEncoders } from './encoders.js';
+import type { EntityEncoders } from '../inference/encoders.js';
 import type { ImageReader } from './image-reader.js';
 import {
   entityContentHash,

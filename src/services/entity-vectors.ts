@@ -3,7 +3,11 @@
  * linker's candidate vector. Registration (EntityService) and re-encoding (EncodingService) both
  * go through here, so a vector written by either is the one the other would write.
  */
-import type { CandidateVectorEncoder, ImageVectorEncoder, TextVectorEncoder } from './encoders.js';
+import type {
+  CandidateVectorEncoder,
+  ImageVectorEncoder,
+  TextVectorEncoder,
+} from '../inference/encoders.js';
 
 /** What an entity's text vector is computed from. */
 export interface EntityText {

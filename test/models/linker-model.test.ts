@@ -21,7 +21,7 @@ import { createTextEncoder } from '../../src/inference/text-encoder.js';
 import { createLogger } from '../../src/logger.js';
 import type { BundleManifest } from '../../src/models/bundle.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
-import type { CandidateVectorEncoder } from '../../src/services/encoders.js';
+import type { CandidateVectorEncoder } from '../../src/inference/encoders.js';
 import { fixtureNation, readFixture } from '../helpers/fixtures.js';
 
 // The bundle's linker folder (linker.json, the three graphs, parity.json). The tests skip only when
