@@ -41,27 +41,15 @@ export class ImageSide {
     const { lists } = this.deps;
     const regions = await clock.time('regions', () => this.regionsOf(request, image.decoded));
     const boxes = regions.map((region) => region.box);
-    const { features, crops } = await clock.time('encode-regions', async () => ({
-      features: await models.image.regionFeatures(image.decoded, boxes),
-      crops: await models.image.embedCrops(image.decoded, boxes),
-    }));
     // Only a region in no pair becomes a region-only unit and reads the robust list; with given
-    // pairs (V&T-KG) the others skip the mirrored pass and the search.
+    // pairs (V&T-KG) the others skip the mirrored view and the search.
     const paired = new Set(request.pairs?.map((pair) => pair.region) ?? []);
-    const lone = boxes.flatMap((box, index) => (paired.has(index) ? [] : [{ box, index }]));
-    const encoder = models.image;
-    const loneRobust =
-      encoder.robustCrops && lone.length > 0
-        ? await clock.time('encode-regions', () =>
-            encoder.robustCrops!(
-              image.decoded,
-              lone.map(({ box }) => box),
-              lone.map(({ index }) => crops[index]!),
-            ),
-          )
-        : [];
-    const robustVectors: (Float32Array | null)[] = boxes.map(() => null);
-    lone.forEach(({ index }, row) => (robustVectors[index] = loneRobust[row] ?? null));
+    const lone = boxes.flatMap((_, index) => (paired.has(index) ? [] : [index]));
+    const { features, crops, robustVectors } = await clock.time('encode-regions', async () => {
+      const features = await models.image.regionFeatures(image.decoded, boxes);
+      const vectors = await models.image.embedCropsWithRobust(image.decoded, boxes, lone);
+      return { features, crops: vectors.embeddings, robustVectors: vectors.robust };
+    });
     const noText = { mention: '', textVector: null } as const;
     const [regionLists, regionRobustLists] = await clock.time('candidates', () =>
       Promise.all([
