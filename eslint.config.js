@@ -38,19 +38,26 @@ export default tseslint.config(
         {
           paths: [
             boundary('neo4j-driver', 'src/neo4j/driver.ts'),
-            boundary('sharp', 'src/images/image-decoding.ts and src/inference/image-preprocess.ts'),
-            boundary('onnxruntime-node', 'src/inference/onnx-runtime.ts'),
+            boundary(
+              'sharp',
+              'src/images/image-decoding.ts and src/inference/vision/image-preprocess.ts',
+            ),
+            boundary('onnxruntime-node', 'src/inference/runtime/onnx-runtime.ts'),
           ],
         },
       ],
     },
   },
   {
-    files: ['src/neo4j/driver.ts', 'src/inference/onnx-runtime.ts'],
+    files: ['src/neo4j/driver.ts', 'src/inference/runtime/onnx-runtime.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
   {
-    files: ['src/images/image-decoding.ts', 'src/inference/image-preprocess.ts', 'test/**/*.ts'],
+    files: [
+      'src/images/image-decoding.ts',
+      'src/inference/vision/image-preprocess.ts',
+      'test/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

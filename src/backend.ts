@@ -1,6 +1,6 @@
 import type { Config } from './config.js';
 import { ImageStore } from './images/image-store.js';
-import { imageVectorEncoderFactory } from './inference/image-vector-encoder.js';
+import { imageVectorEncoderFactory } from './inference/vision/image-vector-encoder.js';
 import { createModelRegistry, type ModelRegistry } from './inference/model-registry.js';
 import type { Logger } from './logger.js';
 import { createGraph, type Graph } from './neo4j/driver.js';

@@ -1,5 +1,5 @@
 import type { PixelBox } from '../geometry/box.js';
-import type { DecodedImage } from '../inference/image-preprocess.js';
+import type { DecodedImage } from './vision/image-preprocess.js';
 
 /**
  * What the registry and candidate generation need from the model bundle, whatever models

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { Graph } from '../neo4j/driver.js';
-import { mentionTokenPositions } from '../inference/linker-features.js';
+import { mentionTokenPositions } from '../inference/linker/linker-features.js';
 import { domainOf, type CandidateLists, type ListedKeys } from './candidate-lists.js';
 import { GraphGazetteer } from './gazetteer.js';
 import {

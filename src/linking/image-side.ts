@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
-import type { DecodedImage } from '../inference/image-preprocess.js';
-import { InferenceError } from '../inference/onnx-runtime.js';
+import type { DecodedImage } from '../inference/vision/image-preprocess.js';
+import { InferenceError } from '../inference/runtime/onnx-runtime.js';
 import type { CandidateLists, ListedKeys } from './candidate-lists.js';
 import { givenRegions, proposedRegions, type LinkRegion, type LinkRequest } from './link-input.js';
 import { EMPTY_LIST, type CandidateList } from './link-units.js';

@@ -1,6 +1,6 @@
 /** What `linkImage` answers, and how its triples and NIL thresholds are assembled. */
 import type { ImageSource } from '../images/image-source.js';
-import type { LinkerModel } from '../inference/linker-model.js';
+import type { LinkerModel } from '../inference/linker/linker-model.js';
 import type { ImageRecord } from '../neo4j/entity-repository.js';
 import type { LinkMention, LinkRegion, LinkRequest, LinkTask } from './link-input.js';
 import {

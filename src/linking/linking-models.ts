@@ -1,6 +1,6 @@
-import type { LinkerModel } from '../inference/linker-model.js';
-import { InferenceError } from '../inference/onnx-runtime.js';
-import type { TextEncoder } from '../inference/text-encoder.js';
+import type { LinkerModel } from '../inference/linker/linker-model.js';
+import { InferenceError } from '../inference/runtime/onnx-runtime.js';
+import type { TextEncoder } from '../inference/text/text-encoder.js';
 import type { DecodedImageEncoder, TextVectorEncoder } from '../inference/encoders.js';
 import { featureLayout, type FeatureSlot } from './link-units.js';
 import type { RegionModels } from './regions.js';

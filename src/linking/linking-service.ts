@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import { BadInputError } from '../errors.js';
 import { toTuple } from '../geometry/box.js';
 import { isSha256Hex, type ImageStore } from '../images/image-store.js';
-import { boxGeometry } from '../inference/linker-features.js';
+import { boxGeometry } from '../inference/linker/linker-features.js';
 import type { Logger } from '../logger.js';
 import type { Graph } from '../neo4j/driver.js';
 import {

@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import { inspectImage, type InspectedImage } from '../images/image-decoding.js';
 import type { ImageSource } from '../images/image-source.js';
 import { sha256Hex } from '../images/image-store.js';
-import type { DecodedImage } from '../inference/image-preprocess.js';
+import type { DecodedImage } from '../inference/vision/image-preprocess.js';
 import type { ImageReader } from '../services/image-reader.js';
 import type { DecodedImageEncoder } from '../inference/encoders.js';
 

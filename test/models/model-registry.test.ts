@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { decodeRgb } from '../helpers/decode.js';
 import { createModelRegistry, type ModelRegistry } from '../../src/inference/model-registry.js';
-import { imageVectorEncoderFactory } from '../../src/inference/image-vector-encoder.js';
-import { mirrorRgb } from '../../src/inference/image-preprocess.js';
+import { imageVectorEncoderFactory } from '../../src/inference/vision/image-vector-encoder.js';
+import { mirrorRgb } from '../../src/inference/vision/image-preprocess.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 

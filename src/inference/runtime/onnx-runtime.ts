@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { AppError, ErrorCode } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { AppError, ErrorCode } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 

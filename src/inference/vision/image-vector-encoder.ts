@@ -1,12 +1,12 @@
-import type { PixelBox } from '../geometry/box.js';
+import type { PixelBox } from '../../geometry/box.js';
 import path from 'node:path';
-import { decodeRgb, type ImageLimits } from '../images/image-decoding.js';
-import type { ManifestComponent } from '../models/bundle.js';
-import type { ImageVectorEncoder } from './encoders.js';
+import { decodeRgb, type ImageLimits } from '../../images/image-decoding.js';
+import type { ManifestComponent } from '../../models/bundle.js';
+import type { ImageVectorEncoder } from '../encoders.js';
 import { ImageEncoder, loadClassList } from './image-encoder.js';
 import { loadRobustImageHead } from './image-robust-head.js';
 import { cropRgb, mirrorRgb, type DecodedImage, type PixelSpec } from './image-preprocess.js';
-import { InferenceError, type OnnxRuntime } from './onnx-runtime.js';
+import { InferenceError, type OnnxRuntime } from '../runtime/onnx-runtime.js';
 
 /** The image component's settings in the bundle manifest. */
 interface ImageComponentConfig {
