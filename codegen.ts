@@ -24,7 +24,7 @@ const config: CodegenConfig = {
         mappers: {
           Entity: '../../neo4j/entity-repository.js#EntityRecord',
           EncodingStatus: '../../services/encoding-service.js#EncodingStatus',
-          LinkTriple: '../../services/linking-service.js#LinkTriple',
+          LinkTriple: '../../linking/link-result.js#LinkTriple',
           LinkAlternative: '../../linking/link-units.js#RankedCandidate',
           GraphLink: '../../neo4j/link-repository.js#StoredLink',
         },

@@ -38,8 +38,11 @@ export default tseslint.config(
         {
           paths: [
             boundary('neo4j-driver', 'src/neo4j/driver.ts'),
-            boundary('sharp', 'src/images/image-decoding.ts and src/inference/image-preprocess.ts'),
-            boundary('onnxruntime-node', 'src/inference/onnx-runtime.ts'),
+            boundary(
+              'sharp',
+              'src/images/image-decoding.ts and src/inference/vision/image-preprocess.ts',
+            ),
+            boundary('onnxruntime-node', 'src/inference/runtime/onnx-runtime.ts'),
             boundary('@aws-sdk/client-s3', 'src/images/s3-image-store.ts'),
             boundary('@aws-sdk/s3-request-presigner', 'src/images/s3-image-store.ts'),
           ],
@@ -55,19 +58,26 @@ export default tseslint.config(
         {
           paths: [
             boundary('neo4j-driver', 'src/neo4j/driver.ts'),
-            boundary('sharp', 'src/images/image-decoding.ts and src/inference/image-preprocess.ts'),
-            boundary('onnxruntime-node', 'src/inference/onnx-runtime.ts'),
+            boundary(
+              'sharp',
+              'src/images/image-decoding.ts and src/inference/vision/image-preprocess.ts',
+            ),
+            boundary('onnxruntime-node', 'src/inference/runtime/onnx-runtime.ts'),
           ],
         },
       ],
     },
   },
   {
-    files: ['src/neo4j/driver.ts', 'src/inference/onnx-runtime.ts'],
+    files: ['src/neo4j/driver.ts', 'src/inference/runtime/onnx-runtime.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
   {
-    files: ['src/images/image-decoding.ts', 'src/inference/image-preprocess.ts', 'test/**/*.ts'],
+    files: [
+      'src/images/image-decoding.ts',
+      'src/inference/vision/image-preprocess.ts',
+      'test/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -33,7 +33,7 @@ import {
   parseModes,
   type Mode,
 } from '../eval/service/convert.js';
-import { LINK_STAGES } from '../src/services/linking-service.js';
+import { LINK_STAGES } from '../src/linking/stage-clock.js';
 import { benchMachine, percentile, round } from './report.js';
 
 const { values } = parseArgs({

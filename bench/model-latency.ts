@@ -11,13 +11,17 @@ import { decodeRgb } from '../src/images/image-decoding.js';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FaceAnalyzer } from '../src/inference/face-analyzer.js';
-import { ImageEncoder } from '../src/inference/image-encoder.js';
-import { cropRgb, type DecodedImage, type PixelSpec } from '../src/inference/image-preprocess.js';
-import { ObjectDetector } from '../src/inference/object-detector.js';
-import { OcrReader } from '../src/inference/ocr.js';
-import { createOnnxRuntime, type OnnxRuntime } from '../src/inference/onnx-runtime.js';
-import { createTextEncoder } from '../src/inference/text-encoder.js';
+import { FaceAnalyzer } from '../src/inference/vision/face-analyzer.js';
+import { ImageEncoder } from '../src/inference/vision/image-encoder.js';
+import {
+  cropRgb,
+  type DecodedImage,
+  type PixelSpec,
+} from '../src/inference/vision/image-preprocess.js';
+import { ObjectDetector } from '../src/inference/vision/object-detector.js';
+import { OcrReader } from '../src/inference/vision/ocr.js';
+import { createOnnxRuntime, type OnnxRuntime } from '../src/inference/runtime/onnx-runtime.js';
+import { createTextEncoder } from '../src/inference/text/text-encoder.js';
 import { createLogger } from '../src/logger.js';
 import { readManifest, type BundleManifest, type ComponentId } from '../src/models/bundle.js';
 import { PROJECT_ROOT } from '../src/paths.js';

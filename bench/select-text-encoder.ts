@@ -1,6 +1,6 @@
 /**
  * Chooses the text encoder of the model bundle by measuring the langchain4j ONNX jars on our own
- * entity data (the 555 Freeciv nations), through src/inference/text-encoder.ts: what is measured
+ * entity data (the 555 Freeciv nations), through src/inference/text/text-encoder.ts: what is measured
  * is what is served.
  *
  *   npx tsx bench/select-text-encoder.ts [--data var/demo/freeciv/entities.jsonl]
@@ -20,12 +20,12 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createOnnxRuntime } from '../src/inference/onnx-runtime.js';
+import { createOnnxRuntime } from '../src/inference/runtime/onnx-runtime.js';
 import {
   createTextEncoder,
   type TextEncoder,
   type TextEncoderConfig,
-} from '../src/inference/text-encoder.js';
+} from '../src/inference/text/text-encoder.js';
 import { createLogger } from '../src/logger.js';
 
 interface Variant {
@@ -713,7 +713,7 @@ function markdown(report: Report): string {
       `average ${String(report.machine.loadAverageAtStart?.[0])} at the start, ` +
       `${String(report.machine.loadAverageAtEnd?.[0])} at the end), ` +
       `${report.machine.os}, Node ${report.machine.node}, ONNX Runtime on CPU, through ` +
-      '`src/inference/text-encoder.ts`. Data: the 555 Freeciv nations.',
+      '`src/inference/text/text-encoder.ts`. Data: the 555 Freeciv nations.',
     '',
     '- **a** name → entity: query = the name ("French"), documents = "name. legend" (555).',
     `- **b** legend paraphrase → entity: query = the legend's last sentence(s), 8+ words; ` +

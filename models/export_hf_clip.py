@@ -498,7 +498,7 @@ def build_manifest(config: ExportConfig, facts: dict[str, Any]) -> dict[str, Any
             {
                 "dimension": facts["projection_dim"],
                 "normalized": True,
-                # PixelSpec-shaped (src/inference/image-preprocess.ts): mean/std on 0-255 values.
+                # PixelSpec-shaped (src/inference/vision/image-preprocess.ts): mean/std on 0-255 values.
                 "pixels": {
                     "width": image.image_size,
                     "height": image.image_size,

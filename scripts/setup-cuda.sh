@@ -3,7 +3,7 @@
 # onnxruntime-gpu wheel (the version of onnxruntime-node) and the CUDA 13 libraries of NVIDIA's
 # wheels, pinned with their sha256 in scripts/cuda/requirements-cuda13.txt. Nothing is pip-installed
 # and node_modules is never touched: the service loads a private copy of onnxruntime-node from
-# <dest>/runtime when POLYLINK_EXECUTION_PROVIDER=cuda (src/inference/onnx-runtime.ts).
+# <dest>/runtime when POLYLINK_EXECUTION_PROVIDER=cuda (src/inference/runtime/onnx-runtime.ts).
 #
 #   bash scripts/setup-cuda.sh [--dest DIR] [--wheels-dir DIR] [--cuda-libs-from DIR]
 #                              [--requirements FILE] [--onnxruntime-node DIR] [--skip-driver-check]

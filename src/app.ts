@@ -4,9 +4,9 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
-import { createServices, openBackend, type Backend } from './backend.js';
+import { createServices, openBackend, type Backend, type Services } from './backend.js';
 import { httpOrigin, type Config } from './config.js';
-import { createContext, type Services } from './graphql/context.js';
+import { createContext } from './graphql/context.js';
 import { ApiKeyService } from './auth/api-keys.js';
 import { createGraphQLServer } from './graphql/server.js';
 import { createImageRouter } from './http/image-routes.js';

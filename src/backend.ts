@@ -1,8 +1,7 @@
 import type { Config } from './config.js';
-import type { Services } from './graphql/context.js';
 import type { ImageStore } from './images/image-store.js';
 import { openImageStore } from './images/open-image-store.js';
-import { imageVectorEncoderFactory } from './inference/image-vector-encoder.js';
+import { imageVectorEncoderFactory } from './inference/vision/image-vector-encoder.js';
 import { createModelRegistry, type ModelRegistry } from './inference/model-registry.js';
 import type { Logger } from './logger.js';
 import { CandidateVectorCache } from './linking/candidate-vector-cache.js';
@@ -11,12 +10,13 @@ import { applyMigrations } from './neo4j/migrations.js';
 import { countStale, ensureVectorIndexes } from './neo4j/vector-repository.js';
 import { MIGRATIONS_DIR } from './paths.js';
 import { CandidateService } from './services/candidate-service.js';
-import type { EntityEncoders } from './services/encoders.js';
+import type { EntityEncoders } from './inference/encoders.js';
 import { EncodingService } from './services/encoding-service.js';
 import { EntityQueries } from './services/entity-queries.js';
 import { EntityService } from './services/entity-service.js';
 import { ImageReader } from './services/image-reader.js';
-import { LinkingService, type LinkingModels } from './services/linking-service.js';
+import { LinkingService } from './linking/linking-service.js';
+import type { LinkingModels } from './linking/linking-models.js';
 import { onnxMatMulScorer } from './vectors/row-scorer.js';
 import { VectorSync } from './vectors/vector-sync.js';
 
@@ -130,6 +130,16 @@ export async function openBackend(
     },
   };
   return backend;
+}
+
+/** The use cases every entry point runs on (resolvers, CLI, evaluation): never the driver. */
+export interface Services {
+  readonly entities: Pick<EntityService, 'register' | 'registerMany' | 'update' | 'delete'>;
+  readonly queries: Pick<EntityQueries, 'findByIds' | 'imagesOf' | 'image' | 'domains' | 'page'>;
+  readonly candidates: Pick<CandidateService, 'generate'>;
+  readonly encoding: Pick<EncodingService, 'status' | 'start' | 'run'>;
+  readonly images: Pick<ImageReader, 'read'>;
+  readonly linking: Pick<LinkingService, 'link' | 'linkedImage' | 'linkedImagesOf'>;
 }
 
 /** The use cases, built once per process on the backend. */

@@ -7,7 +7,7 @@ import { createServices, openBackend } from '../../src/backend.js';
 import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
-import type { Services } from '../../src/graphql/context.js';
+import type { Services } from '../../src/backend.js';
 import {
   readGoldQueries,
   type GoldQuery,

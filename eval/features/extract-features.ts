@@ -11,17 +11,17 @@ import { parseConfig } from '../../src/config.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ImageEncoder } from '../../src/inference/image-encoder.js';
+import { ImageEncoder } from '../../src/inference/vision/image-encoder.js';
 import { decodeRgb } from '../../src/images/image-decoding.js';
-import type { PixelSpec } from '../../src/inference/image-preprocess.js';
+import type { PixelSpec } from '../../src/inference/vision/image-preprocess.js';
 import {
   ENTITY_SEPARATOR,
   LINKER_MAX_TOKENS,
   checkEntitySeparator,
   linkerEntityText,
-} from '../../src/inference/linker-features.js';
-import { createOnnxRuntime } from '../../src/inference/onnx-runtime.js';
-import { createTextEncoder } from '../../src/inference/text-encoder.js';
+} from '../../src/inference/linker/linker-features.js';
+import { createOnnxRuntime } from '../../src/inference/runtime/onnx-runtime.js';
+import { createTextEncoder } from '../../src/inference/text/text-encoder.js';
 import { createLogger } from '../../src/logger.js';
 import { readManifest, type ManifestComponent } from '../../src/models/bundle.js';
 import { PROJECT_ROOT } from '../../src/paths.js';

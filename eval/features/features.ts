@@ -1,6 +1,6 @@
 /**
  * Pure parts of the feature extraction (eval/features/FORMAT.md): float16 packing and the shard
- * writer / reader; mention positions and region geometry come from src/inference/linker-features.ts,
+ * writer / reader; mention positions and region geometry come from src/inference/linker/linker-features.ts,
  * which the service feeds the trained model with.
  */
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
@@ -22,7 +22,7 @@ export {
   boxGeometry,
   mentionTokenPositions,
   positionsToMask,
-} from '../../src/inference/linker-features.js';
+} from '../../src/inference/linker/linker-features.js';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

@@ -7,7 +7,7 @@ import {
   type ImportLine,
 } from '../../src/cli/import-file.js';
 import { parseConfig, type Config } from '../../src/config.js';
-import type { Services } from '../../src/graphql/context.js';
+import type { Services } from '../../src/backend.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
 /**

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { createApp, type App } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
-import type { LinkImageInput } from '../../src/services/linking-service.js';
+import type { LinkImageInput } from '../../src/linking/link-result.js';
 import {
   evaluationConfig,
   importBenchmarkKb,

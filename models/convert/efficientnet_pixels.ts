@@ -4,10 +4,10 @@
 //
 //   npx tsx models/convert/efficientnet_pixels.ts <image> <out.f32>
 import { readFile, writeFile } from 'node:fs/promises';
-import { EFFICIENTNET_LITE0_PIXELS } from '../../src/inference/image-encoder.js';
+import { EFFICIENTNET_LITE0_PIXELS } from '../../src/inference/vision/image-encoder.js';
 import { parseConfig } from '../../src/config.js';
 import { decodeRgb } from '../../src/images/image-decoding.js';
-import { toModelInput } from '../../src/inference/image-preprocess.js';
+import { toModelInput } from '../../src/inference/vision/image-preprocess.js';
 
 const [image, out] = process.argv.slice(2);
 if (!image || !out) {

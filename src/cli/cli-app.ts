@@ -1,6 +1,6 @@
 import { createServices, openBackend, type Backend } from '../backend.js';
 import { ConfigError, httpOrigin, parseConfig, type Config } from '../config.js';
-import type { Services } from '../graphql/context.js';
+import type { Services } from '../backend.js';
 import { createLogger, type Logger } from '../logger.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 

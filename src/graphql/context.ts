@@ -1,21 +1,9 @@
 import type { Principal } from '../auth/api-keys.js';
-import type { CandidateService } from '../services/candidate-service.js';
-import type { EncodingService } from '../services/encoding-service.js';
-import type { EntityQueries } from '../services/entity-queries.js';
-import type { EntityService } from '../services/entity-service.js';
-import type { ImageReader } from '../services/image-reader.js';
-import type { LinkingService } from '../services/linking-service.js';
+import type { Services } from '../backend.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
-/** What resolvers may use: services and loaders, never the driver. */
-export interface Services {
-  readonly entities: Pick<EntityService, 'register' | 'registerMany' | 'update' | 'delete'>;
-  readonly queries: Pick<EntityQueries, 'findByIds' | 'imagesOf' | 'image' | 'domains' | 'page'>;
-  readonly candidates: Pick<CandidateService, 'generate'>;
-  readonly encoding: Pick<EncodingService, 'status' | 'start' | 'run'>;
-  readonly images: Pick<ImageReader, 'read'>;
-  readonly linking: Pick<LinkingService, 'link' | 'linkedImage' | 'linkedImagesOf'>;
-}
+/** Re-exported for branches written before `Services` moved to the composition layer. */
+export type { Services };
 
 /** Who sent the request and how long its work may run. */
 export interface RequestScope {

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { EntityRecord, ImageRecord } from '../neo4j/entity-repository.js';
 import type { LinkedImageRecord } from '../neo4j/link-repository.js';
 import type { EntityQueries } from '../services/entity-queries.js';
-import type { LinkingService } from '../services/linking-service.js';
+import type { LinkingService } from '../linking/linking-service.js';
 
 /** An entity and how many of its linked images are asked for. */
 export interface LinkedImagesKey {

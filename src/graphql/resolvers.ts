@@ -8,7 +8,7 @@ import type {
   EntityInput as EntityInputRecord,
   EntityPatch as EntityPatchRecord,
 } from '../services/entity-service.js';
-import type { LinkImageInput as LinkImageRequest } from '../services/linking-service.js';
+import type { LinkImageInput as LinkImageRequest } from '../linking/link-result.js';
 import type {
   EntityInput,
   EntityPatch,

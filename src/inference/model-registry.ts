@@ -7,14 +7,18 @@ import type {
   EntityEncoders,
   ImageVectorEncoder,
   TextVectorEncoder,
-} from '../services/encoders.js';
-import { checkEntitySeparator, linkerEntityText } from './linker-features.js';
-import { LINKER_MANIFEST_FILE, LinkerModel, type CandidateFeatures } from './linker-model.js';
-import { createOnnxRuntime, InferenceError, type OnnxRuntime } from './onnx-runtime.js';
-import { FaceAnalyzer, type FaceAnalyzerConfig } from './face-analyzer.js';
-import { ObjectDetector, type ObjectDetectorConfig } from './object-detector.js';
-import { OcrReader, type OcrOptions } from './ocr.js';
-import { createTextEncoder, type TextEncoder, type TextPooling } from './text-encoder.js';
+} from './encoders.js';
+import { checkEntitySeparator, linkerEntityText } from './linker/linker-features.js';
+import {
+  LINKER_MANIFEST_FILE,
+  LinkerModel,
+  type CandidateFeatures,
+} from './linker/linker-model.js';
+import { createOnnxRuntime, InferenceError, type OnnxRuntime } from './runtime/onnx-runtime.js';
+import { FaceAnalyzer, type FaceAnalyzerConfig } from './vision/face-analyzer.js';
+import { ObjectDetector, type ObjectDetectorConfig } from './vision/object-detector.js';
+import { OcrReader, type OcrOptions } from './vision/ocr.js';
+import { createTextEncoder, type TextEncoder, type TextPooling } from './text/text-encoder.js';
 
 /** The bundle's vision models for reading a query image; null where the bundle lacks them. */
 export interface VisionModels {

@@ -1,5 +1,5 @@
 import { iou, type PixelBox } from '../geometry/box.js';
-import type { DecodedImage } from '../inference/image-preprocess.js';
+import type { DecodedImage } from '../inference/vision/image-preprocess.js';
 
 /**
  * Class-agnostic region proposals for drawings and illustrations (issue 12, part 4): pictures

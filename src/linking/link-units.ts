@@ -4,8 +4,8 @@
  * mention or a lone region), its candidates and their generator features, the V-T-KG pairing of
  * mentions with regions, ranking and the NIL decision. Nothing here touches a model or the graph.
  */
-import type { ContextFeatures } from '../inference/linker-model.js';
-import { InferenceError } from '../inference/onnx-runtime.js';
+import type { ContextFeatures } from '../inference/linker/linker-model.js';
+import { InferenceError } from '../inference/runtime/onnx-runtime.js';
 
 /** The candidate generators, in the order of the linker's generator features (units.py). */
 export const GENERATORS = [

@@ -1,6 +1,6 @@
 import { BadInputError } from '../errors.js';
 import { area, clipBox, intersectionArea, iou, type PixelBox } from '../geometry/box.js';
-import type { DecodedImage } from '../inference/image-preprocess.js';
+import type { DecodedImage } from '../inference/vision/image-preprocess.js';
 import {
   contrastRegions,
   DEFAULT_CONTRAST_OPTIONS,

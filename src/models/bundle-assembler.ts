@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createOnnxRuntime } from '../inference/onnx-runtime.js';
+import { createOnnxRuntime } from '../inference/runtime/onnx-runtime.js';
 import type { Logger } from '../logger.js';
 import {
   MANIFEST_FILE,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { TensorSignature } from '../inference/onnx-runtime.js';
+import type { TensorSignature } from '../inference/runtime/onnx-runtime.js';
 
 /** The parts of a bundle the service knows how to use. */
 export const COMPONENT_IDS = [

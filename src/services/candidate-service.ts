@@ -19,7 +19,7 @@ import {
   type EntityRecord,
 } from '../neo4j/entity-repository.js';
 import { searchEntityImages, searchEntityText } from '../neo4j/vector-repository.js';
-import type { EntityEncoders } from './encoders.js';
+import type { EntityEncoders } from '../inference/encoders.js';
 import type { DenseHit, VectorKind } from '../vectors/dense-index.js';
 import type { DenseSearch } from '../vectors/vector-sync.js';
 import type { Tx } from '../neo4j/driver.js';

@@ -3,14 +3,13 @@ import { readIfStored, type ImageStore } from '../images/image-store.js';
 import type { Logger } from '../logger.js';
 import type { Graph } from '../neo4j/driver.js';
 import * as vectors from '../neo4j/vector-repository.js';
+import type { EntityEncoders, ImageVectorEncoder } from '../inference/encoders.js';
 import {
-  entityPassage,
-  toNumberArray,
-  type CandidateEntity,
-  type EntityEncoders,
-  type ImageVectorEncoder,
-  type ImageVectors,
-} from './encoders.js';
+  entityCandidateVectors,
+  entityTextVectors,
+  imageVectors,
+  type StoredImageVectors,
+} from './entity-vectors.js';
 
 export type EncodingJobState = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
@@ -157,12 +156,12 @@ export class EncodingService {
       vectors.findStaleEntities(tx, encoder.fingerprint, job.batchSize),
     );
     if (batch.length === 0) return 0;
-    const encoded = await encoder.encodePassages(batch.map(entityPassage));
+    const encoded = await entityTextVectors(encoder, batch);
     await this.deps.graph.write('encoding.setEntityVectors', (tx) =>
       vectors.setEntityTextVectors(
         tx,
         encoder.fingerprint,
-        batch.map((entity, index) => ({ id: entity.id, vector: toNumberArray(encoded[index]!) })),
+        batch.map((entity, index) => ({ id: entity.id, vector: encoded[index]! })),
       ),
     );
     await this.deps.vectorsWritten?.();
@@ -174,14 +173,14 @@ export class EncodingService {
   private async encodeStoredImage(
     encoder: ImageVectorEncoder,
     sha256: string,
-  ): Promise<ImageVectors | null> {
+  ): Promise<StoredImageVectors | null> {
     const bytes = await readIfStored(this.deps.imageStore, sha256);
     if (bytes === null) {
       this.deps.logger.warn({ sha256 }, 'image file missing from the store; left without a vector');
       return null;
     }
     try {
-      return await encoder.encodeImageVectors(bytes);
+      return await imageVectors(encoder, bytes);
     } catch (error) {
       // Stored under older limits (POLYLINK_SVG, sizes, decode timeout): not decodable under the
       // current ones. Left without a vector like a missing file, so it cannot stop the whole job.
@@ -206,17 +205,22 @@ export class EncodingService {
       }),
     );
     if (batch.length === 0) return 0;
-    const entities: CandidateEntity[] = [];
-    for (const entity of batch) {
-      const imageVectors: ArrayLike<number>[] = [];
-      for (const { sha256, embedding } of entity.images) {
-        // The image pass ran first; a vector still missing is one whose file is gone.
-        const vector = embedding ?? (await this.encodeStoredImage(imageEncoder, sha256))?.embedding;
-        if (vector) imageVectors.push(vector);
-      }
-      entities.push({ name: entity.name, description: entity.description, imageVectors });
+    const imageVectorOf = new Map<string, ArrayLike<number> | null>();
+    for (const { sha256, embedding } of batch.flatMap((entity) => entity.images)) {
+      if (imageVectorOf.get(sha256)) continue;
+      // The image pass ran first; a vector still missing is one whose file is gone.
+      const vector = embedding ?? (await this.encodeStoredImage(imageEncoder, sha256))?.embedding;
+      imageVectorOf.set(sha256, vector ?? null);
     }
-    const encoded = await encoder.encodeEntities(entities);
+    const encoded = await entityCandidateVectors(
+      encoder,
+      batch.map((entity) => ({
+        name: entity.name,
+        description: entity.description,
+        images: entity.images.map((image) => image.sha256),
+      })),
+      { vectorOf: (sha256) => imageVectorOf.get(sha256) },
+    );
     // An entity changed since it was read keeps its newer vector (or stays stale for the next batch).
     const written = await this.deps.graph.write('encoding.setCandidateVectors', (tx) =>
       vectors.setEntityCandidateVectors(
@@ -225,7 +229,7 @@ export class EncodingService {
         batch.map((entity, index) => ({
           id: entity.id,
           contentHash: entity.contentHash,
-          vector: toNumberArray(encoded[index]!),
+          vector: encoded[index]!,
         })),
       ),
     );
@@ -245,11 +249,7 @@ export class EncodingService {
       // Without its file an image cannot be encoded; record that (vector null), or every run
       // would retry it.
       const vectors = await this.encodeStoredImage(encoder, sha256);
-      encoded.push({
-        sha256,
-        vector: vectors ? toNumberArray(vectors.embedding) : null,
-        robust: vectors?.robust ? toNumberArray(vectors.robust) : null,
-      });
+      encoded.push({ sha256, vector: vectors?.embedding ?? null, robust: vectors?.robust ?? null });
     }
     await this.deps.graph.write('encoding.setImageVectors', (tx) =>
       vectors.setImageVectors(tx, encoder.fingerprint, encoded),

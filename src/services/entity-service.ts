@@ -14,7 +14,7 @@ import type { Graph, Tx } from '../neo4j/driver.js';
 import * as entities from '../neo4j/entity-repository.js';
 import type { EntityRecord, EntityWrite, ImageRecord } from '../neo4j/entity-repository.js';
 import type { Logger } from '../logger.js';
-import { entityPassage, toNumberArray, type EntityEncoders } from './encoders.js';
+import type { EntityEncoders } from '../inference/encoders.js';
 import type { ImageReader } from './image-reader.js';
 import {
   entityContentHash,
@@ -22,6 +22,11 @@ import {
   normalizeEntityId,
   type EntityFields,
 } from './entity-input.js';
+import {
+  entityCandidateVectors,
+  entityTextVectors,
+  imageVectors as vectorsOfImage,
+} from './entity-vectors.js';
 
 export interface EntityInput extends EntityFields {
   readonly id: string;
@@ -263,10 +268,11 @@ export class EntityService {
     const pending = entries.filter((entry) => !unchanged.has(entry.write.id));
     const textVectors = new Map<string, number[]>();
     if (text && pending.length > 0) {
-      const encoded = await text.encodePassages(pending.map((entry) => entityPassage(entry.write)));
-      pending.forEach((entry, index) =>
-        textVectors.set(entry.write.id, toNumberArray(encoded[index]!)),
+      const encoded = await entityTextVectors(
+        text,
+        pending.map((entry) => entry.write),
       );
+      pending.forEach((entry, index) => textVectors.set(entry.write.id, encoded[index]!));
     }
     // Vectors to write onto Image nodes, and every pending image's current vector (for candidates).
     const imageVectors = new Map<string, number[]>();
@@ -292,33 +298,31 @@ export class EntityService {
         // needs it now: then it is encoded from the image store (and its vector refreshed).
         const bytes = sent ?? (candidate ? await readIfStored(this.deps.imageStore, sha256) : null);
         if (bytes === null) continue;
-        const vectors = await image.encodeImageVectors(bytes);
-        const vector = toNumberArray(vectors.embedding);
-        imageVectors.set(sha256, vector);
-        currentImageVectors.set(sha256, vector);
-        if (vectors.robust) robustVectors.set(sha256, toNumberArray(vectors.robust));
+        const vectors = await vectorsOfImage(image, bytes);
+        imageVectors.set(sha256, vectors.embedding);
+        currentImageVectors.set(sha256, vectors.embedding);
+        if (vectors.robust) robustVectors.set(sha256, vectors.robust);
       }
     }
     const candidateVectors = new Map<string, number[]>();
     if (candidate && pending.length > 0) {
-      const encoded = await candidate.encodeEntities(
+      const encoded = await entityCandidateVectors(
+        candidate,
         pending.map(({ write }) => ({
           name: write.name,
           description: write.description,
-          imageVectors: write.images.flatMap((record) => {
-            const vector = currentImageVectors.get(record.sha256);
-            if (vector) return [vector];
-            this.deps.logger.warn(
-              { entityId: write.id, sha256: record.sha256 },
-              'image without a current vector; its entity candidate vector leaves it out',
-            );
-            return [];
-          }),
+          images: write.images.map((record) => record.sha256),
         })),
+        {
+          vectorOf: (sha256) => currentImageVectors.get(sha256),
+          onMissing: (index, sha256) =>
+            this.deps.logger.warn(
+              { entityId: pending[index]!.write.id, sha256 },
+              'image without a current vector; its entity candidate vector leaves it out',
+            ),
+        },
       );
-      pending.forEach((entry, index) =>
-        candidateVectors.set(entry.write.id, toNumberArray(encoded[index]!)),
-      );
+      pending.forEach((entry, index) => candidateVectors.set(entry.write.id, encoded[index]!));
     }
     return entries.map(({ write }) => ({
       ...write,

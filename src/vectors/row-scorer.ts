@@ -1,4 +1,4 @@
-import { createOnnxRuntime } from '../inference/onnx-runtime.js';
+import { createOnnxRuntime } from '../inference/runtime/onnx-runtime.js';
 import type { Logger } from '../logger.js';
 
 /**

@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { BadInputError } from '../../src/errors.js';
-import type { Services } from '../../src/graphql/context.js';
-import { InferenceError } from '../../src/inference/onnx-runtime.js';
+import type { Services } from '../../src/backend.js';
+import { InferenceError } from '../../src/inference/runtime/onnx-runtime.js';
 import type { EntityRecord, ImageRecord } from '../../src/neo4j/entity-repository.js';
 import type { LinkedImageRecord } from '../../src/neo4j/link-repository.js';
-import type { LinkImageInput, LinkImageResult } from '../../src/services/linking-service.js';
+import type { LinkImageInput, LinkImageResult } from '../../src/linking/link-result.js';
 import { createTestServer, errorCodes, execute } from '../helpers/graphql.js';
 
 const server = createTestServer();

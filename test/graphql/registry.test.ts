@@ -6,7 +6,7 @@ import {
   ImageError,
   NotFoundError,
 } from '../../src/errors.js';
-import type { Services } from '../../src/graphql/context.js';
+import type { Services } from '../../src/backend.js';
 import type { EntityRecord, ImageRecord } from '../../src/neo4j/entity-repository.js';
 import { createTestServer, errorCodes, execute } from '../helpers/graphql.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../src/auth/api-keys.js';
-import type { Services } from '../../src/graphql/context.js';
+import type { Services } from '../../src/backend.js';
 import type { EntityRecord } from '../../src/neo4j/entity-repository.js';
 import type { LinkedImageRecord } from '../../src/neo4j/link-repository.js';
 import { createTestServer, errorCodes, executeAs } from '../helpers/graphql.js';

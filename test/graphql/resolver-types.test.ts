@@ -8,7 +8,7 @@ import type {
 } from '../../src/graphql/generated/resolvers-types.js';
 import type { EncodingStatus as EncodingStatusRecord } from '../../src/services/encoding-service.js';
 import type { EntityRecord } from '../../src/neo4j/entity-repository.js';
-import type { LinkTriple as LinkTripleRecord } from '../../src/services/linking-service.js';
+import type { LinkTriple as LinkTripleRecord } from '../../src/linking/link-result.js';
 import type { RankedCandidate } from '../../src/linking/link-units.js';
 import type { StoredLink } from '../../src/neo4j/link-repository.js';
 

@@ -6,7 +6,7 @@
  * loaded the npm copy already.
  */
 import { parseConfig } from '../../src/config.js';
-import { imageVectorEncoderFactory } from '../../src/inference/image-vector-encoder.js';
+import { imageVectorEncoderFactory } from '../../src/inference/vision/image-vector-encoder.js';
 import { createModelRegistry } from '../../src/inference/model-registry.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';

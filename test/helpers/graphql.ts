@@ -3,7 +3,8 @@ import type { GraphQLFormattedError } from 'graphql';
 import { expect } from 'vitest';
 import type { Principal } from '../../src/auth/api-keys.js';
 import { parseConfig } from '../../src/config.js';
-import { createContext, type Context, type Services } from '../../src/graphql/context.js';
+import type { Services } from '../../src/backend.js';
+import { createContext, type Context } from '../../src/graphql/context.js';
 import { createGraphQLServer } from '../../src/graphql/server.js';
 import { createLogger } from '../../src/logger.js';
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { imageVectorEncoderFactory } from '../../src/inference/image-vector-encoder.js';
+import { imageVectorEncoderFactory } from '../../src/inference/vision/image-vector-encoder.js';
 import { createModelRegistry, type ModelRegistry } from '../../src/inference/model-registry.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';

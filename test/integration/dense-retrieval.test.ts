@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cropRgb } from '../../src/inference/image-preprocess.js';
+import { cropRgb } from '../../src/inference/vision/image-preprocess.js';
 import { decodeRgb } from '../helpers/decode.js';
 import { CandidateService } from '../../src/services/candidate-service.js';
 import { loadFixtureNations, readFixture, toDataUrl } from '../helpers/fixtures.js';

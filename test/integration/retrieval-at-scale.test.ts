@@ -6,7 +6,7 @@ import {
   readImportBatches,
   type ImportLine,
 } from '../../src/cli/import-file.js';
-import { cropRgb } from '../../src/inference/image-preprocess.js';
+import { cropRgb } from '../../src/inference/vision/image-preprocess.js';
 import { decodeRgb } from '../helpers/decode.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { toDataUrl } from '../helpers/fixtures.js';

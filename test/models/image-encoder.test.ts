@@ -6,14 +6,18 @@ import {
   EFFICIENTNET_LITE0_PIXELS,
   ImageEncoder,
   loadClassList,
-} from '../../src/inference/image-encoder.js';
-import { cropRgb, toModelInput, type DecodedImage } from '../../src/inference/image-preprocess.js';
+} from '../../src/inference/vision/image-encoder.js';
+import {
+  cropRgb,
+  toModelInput,
+  type DecodedImage,
+} from '../../src/inference/vision/image-preprocess.js';
 import { decodeRgb } from '../helpers/decode.js';
 import {
   createOnnxRuntime,
   type ModelSession,
   type OnnxRuntime,
-} from '../../src/inference/onnx-runtime.js';
+} from '../../src/inference/runtime/onnx-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 

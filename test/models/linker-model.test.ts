@@ -2,26 +2,26 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { imageVectorEncoderFactory } from '../../src/inference/image-vector-encoder.js';
-import { LINKER_MAX_TOKENS, linkerEntityText } from '../../src/inference/linker-features.js';
+import { imageVectorEncoderFactory } from '../../src/inference/vision/image-vector-encoder.js';
+import { LINKER_MAX_TOKENS, linkerEntityText } from '../../src/inference/linker/linker-features.js';
 import {
   LinkerModel,
   type CandidateFeatures,
   type ContextFeatures,
   type LinkerGraph,
-} from '../../src/inference/linker-model.js';
+} from '../../src/inference/linker/linker-model.js';
 import { createModelRegistry, type ModelRegistry } from '../../src/inference/model-registry.js';
 import {
   createOnnxRuntime,
   InferenceError,
   type OnnxRuntime,
   type Tensor,
-} from '../../src/inference/onnx-runtime.js';
-import { createTextEncoder } from '../../src/inference/text-encoder.js';
+} from '../../src/inference/runtime/onnx-runtime.js';
+import { createTextEncoder } from '../../src/inference/text/text-encoder.js';
 import { createLogger } from '../../src/logger.js';
 import type { BundleManifest } from '../../src/models/bundle.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
-import type { CandidateVectorEncoder } from '../../src/services/encoders.js';
+import type { CandidateVectorEncoder } from '../../src/inference/encoders.js';
 import { fixtureNation, readFixture } from '../helpers/fixtures.js';
 
 // The bundle's linker folder (linker.json, the three graphs, parity.json). The tests skip only when

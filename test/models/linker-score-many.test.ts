@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LinkerModel, type ScoreRequest } from '../../src/inference/linker-model.js';
-import { createOnnxRuntime, type OnnxRuntime } from '../../src/inference/onnx-runtime.js';
+import { LinkerModel, type ScoreRequest } from '../../src/inference/linker/linker-model.js';
+import { createOnnxRuntime, type OnnxRuntime } from '../../src/inference/runtime/onnx-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { cropRgb, type DecodedImage } from '../../src/inference/image-preprocess.js';
+import { cropRgb, type DecodedImage } from '../../src/inference/vision/image-preprocess.js';
 import { decodeRgb } from '../helpers/decode.js';
 import { createModelRegistry, type ModelRegistry } from '../../src/inference/model-registry.js';
 import { iou } from '../../src/geometry/box.js';

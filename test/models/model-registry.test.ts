@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { decodeRgb } from '../helpers/decode.js';
 import { createModelRegistry, type ModelRegistry } from '../../src/inference/model-registry.js';
-import { imageVectorEncoderFactory } from '../../src/inference/image-vector-encoder.js';
-import { mirrorRgb } from '../../src/inference/image-preprocess.js';
+import { imageVectorEncoderFactory } from '../../src/inference/vision/image-vector-encoder.js';
+import { mirrorRgb } from '../../src/inference/vision/image-preprocess.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
@@ -79,8 +79,13 @@ describe('model registry over the default bundle', () => {
     expect(vectors.robust).toHaveLength(256);
     expect(Math.hypot(...vectors.robust!)).toBeCloseTo(1, 4);
     const decoded = await decodeRgb(bytes);
-    const [crop] = await image.decoded!.embedCrops(decoded, [box]);
-    const [robustCrop] = await image.decoded!.robustCrops!(decoded, [box], [crop!]);
+    const cropped = await image.decoded!.embedCropsWithRobust(decoded, [box], [0]);
+    expect(cropped.embeddings).toEqual(await image.decoded!.embedCrops(decoded, [box]));
+    const [robustCrop] = cropped.robust;
+    // A box not asked for (in a given pair) gets no robust vector and no mirrored view.
+    const some = await image.decoded!.embedCropsWithRobust(decoded, [box, box], [1]);
+    expect(some.robust[0]).toBeNull();
+    expect(some.robust[1]).toEqual(robustCrop);
     let largest = 0;
     robustCrop!.forEach((value, i) => {
       largest = Math.max(largest, Math.abs(value - vectors.robust![i]!));
@@ -88,12 +93,12 @@ describe('model registry over the default bundle', () => {
     expect(largest).toBeLessThan(1e-5);
     // The mirrored view counts: the robust vector of the mirrored picture is the same one.
     const whole = await image.encodeImageVectors(bytes);
-    const [mirroredRobust] = await image.decoded!.robustCrops!(
+    const {
+      robust: [mirroredRobust],
+    } = await image.decoded!.embedCropsWithRobust(
       mirrorRgb(decoded),
       [{ x: 0, y: 0, width: decoded.width, height: decoded.height }],
-      await image.decoded!.embedCrops(mirrorRgb(decoded), [
-        { x: 0, y: 0, width: decoded.width, height: decoded.height },
-      ]),
+      [0],
     );
     let cosine = 0;
     whole.robust!.forEach((value, i) => (cosine += value * mirroredRobust![i]!));

@@ -11,8 +11,12 @@ import {
   cropWithPadding,
   faceCropBox,
   type AnalyzedFace,
-} from '../../src/inference/face-analyzer.js';
-import { cropRgb, toModelInput, type DecodedImage } from '../../src/inference/image-preprocess.js';
+} from '../../src/inference/vision/face-analyzer.js';
+import {
+  cropRgb,
+  toModelInput,
+  type DecodedImage,
+} from '../../src/inference/vision/image-preprocess.js';
 import { decodeRgb } from '../helpers/decode.js';
 import {
   COCO_CLASSES,
@@ -21,8 +25,8 @@ import {
   nonMaxSuppression,
   toChannelMajor,
   type BackboneFeatureMap,
-} from '../../src/inference/object-detector.js';
-import { createOnnxRuntime, type OnnxRuntime } from '../../src/inference/onnx-runtime.js';
+} from '../../src/inference/vision/object-detector.js';
+import { createOnnxRuntime, type OnnxRuntime } from '../../src/inference/runtime/onnx-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 

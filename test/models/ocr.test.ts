@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DecodedImage } from '../../src/inference/image-preprocess.js';
+import { type DecodedImage } from '../../src/inference/vision/image-preprocess.js';
 import { decodeRgb } from '../helpers/decode.js';
-import { OcrReader, type OcrLine } from '../../src/inference/ocr.js';
-import type { AxisBox } from '../../src/inference/ocr-postprocess.js';
+import { OcrReader, type OcrLine } from '../../src/inference/vision/ocr.js';
+import type { AxisBox } from '../../src/inference/vision/ocr-postprocess.js';
 import {
   createOnnxRuntime,
   type ModelSession,
   type OnnxRuntime,
-} from '../../src/inference/onnx-runtime.js';
+} from '../../src/inference/runtime/onnx-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 

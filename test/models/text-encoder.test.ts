@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOnnxRuntime, type OnnxRuntime } from '../../src/inference/onnx-runtime.js';
+import { createOnnxRuntime, type OnnxRuntime } from '../../src/inference/runtime/onnx-runtime.js';
 import {
   createTextEncoder,
   type TextEncoder,
   type TextEncoderConfig,
-} from '../../src/inference/text-encoder.js';
+} from '../../src/inference/text/text-encoder.js';
 import { createLogger } from '../../src/logger.js';
 
 // The bundle's text model folder, holding model.onnx and tokenizer.json. The tests skip only

@@ -17,20 +17,20 @@ import {
   FACERES_PIXELS,
   cropWithPadding,
   faceCropBox,
-} from '../../src/inference/face-analyzer.js';
+} from '../../src/inference/vision/face-analyzer.js';
 import {
   toModelInput,
   type DecodedImage,
   type PreparedPixels,
-} from '../../src/inference/image-preprocess.js';
+} from '../../src/inference/vision/image-preprocess.js';
 import { decodeRgb } from '../helpers/decode.js';
-import { CENTERNET_PIXELS } from '../../src/inference/object-detector.js';
+import { CENTERNET_PIXELS } from '../../src/inference/vision/object-detector.js';
 import {
   createOnnxRuntime,
   type ModelSession,
   type OnnxRuntime,
   type Tensor,
-} from '../../src/inference/onnx-runtime.js';
+} from '../../src/inference/runtime/onnx-runtime.js';
 import { createLogger } from '../../src/logger.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DecodedImage } from '../../src/inference/image-preprocess.js';
+import type { DecodedImage } from '../../src/inference/vision/image-preprocess.js';
 import {
   boxMean,
   contrastRegions,

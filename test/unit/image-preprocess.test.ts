@@ -6,7 +6,7 @@ import {
   normalizePixels,
   toModelInput,
   type PixelSpec,
-} from '../../src/inference/image-preprocess.js';
+} from '../../src/inference/vision/image-preprocess.js';
 import { decodeRgb } from '../helpers/decode.js';
 
 /** A w x h RGB image whose pixel (x, y) is (x * 10, y * 10, 200). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InferenceError } from '../../src/inference/onnx-runtime.js';
+import { InferenceError } from '../../src/inference/runtime/onnx-runtime.js';
 import {
   addImageEvidence,
   decide,

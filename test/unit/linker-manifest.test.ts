@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { linkerEntityText } from '../../src/inference/linker-features.js';
-import { parseLinkerManifest } from '../../src/inference/linker-model.js';
+import { linkerEntityText } from '../../src/inference/linker/linker-features.js';
+import { parseLinkerManifest } from '../../src/inference/linker/linker-model.js';
 
 /** The shape models/zemel/release.py writes (values of the untrained dev release). */
 const manifest = {

@@ -1,7 +1,7 @@
 import { clipBox, iou, type PixelBox } from '../../src/geometry/box.js';
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/errors.js';
-import type { DecodedImage } from '../../src/inference/image-preprocess.js';
+import type { DecodedImage } from '../../src/inference/vision/image-preprocess.js';
 import {
   DEFAULT_MAX_REGIONS,
   RegionProposer,

@@ -4,13 +4,10 @@ import { ErrorCode } from '../../src/errors.js';
 import { LocalImageStore } from '../../src/images/local-image-store.js';
 import { createLogger } from '../../src/logger.js';
 import type { Graph } from '../../src/neo4j/driver.js';
-import {
-  graphSidesOf,
-  LinkingService,
-  nilThresholds,
-  type LinkingModels,
-  type LinkTriple,
-} from '../../src/services/linking-service.js';
+import { graphSidesOf } from '../../src/linking/graph-sides.js';
+import { nilThresholds, type LinkTriple } from '../../src/linking/link-result.js';
+import type { LinkingModels } from '../../src/linking/linking-models.js';
+import { LinkingService } from '../../src/linking/linking-service.js';
 
 function service(models: LinkingModels | null): LinkingService {
   const unused = () => {

@@ -21,7 +21,7 @@ import {
   type Point,
   type ProbabilityMap,
   type Quad,
-} from '../../src/inference/ocr-postprocess.js';
+} from '../../src/inference/vision/ocr-postprocess.js';
 
 /** A mask from rows of '#' (foreground) and '.' (background). */
 function mask(rows: string[]): { data: Uint8Array; width: number; height: number } {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nodesPerProvider } from '../../src/inference/onnx-runtime.js';
+import { nodesPerProvider } from '../../src/inference/runtime/onnx-runtime.js';
 
 /** Events in the shape ONNX Runtime 1.30 writes to a profile (Chrome trace, `args.provider`). */
 const kernel = (name: string, provider: string) => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clsPool, l2Normalize, meanPool } from '../../src/inference/pooling.js';
+import { clsPool, l2Normalize, meanPool } from '../../src/inference/text/pooling.js';
 
 // Two rows, three positions, two features: row 0 has 3 real tokens, row 1 has 2 and a pad.
 const states = {

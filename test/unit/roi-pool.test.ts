@@ -4,7 +4,7 @@ import {
   boxToGrid,
   roiAveragePool,
   type FeatureGrid,
-} from '../../src/inference/roi-pool.js';
+} from '../../src/inference/vision/roi-pool.js';
 
 /** A [channels, height, width] map from nested rows: grid(channel)(row)(col). */
 function grid(planes: number[][][]): FeatureGrid {

@@ -2,7 +2,7 @@ import type { UploadValue } from '../scalars.js';
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { EntityRecord as EntityRecordModel } from '../../neo4j/entity-repository.js';
 import type { EncodingStatus as EncodingStatusModel } from '../../services/encoding-service.js';
-import type { LinkTriple as LinkTripleModel } from '../../services/linking-service.js';
+import type { LinkTriple as LinkTripleModel } from '../../linking/link-result.js';
 import type { RankedCandidate as RankedCandidateModel } from '../../linking/link-units.js';
 import type { StoredLink as StoredLinkModel } from '../../neo4j/link-repository.js';
 import type { Context } from '../context.js';

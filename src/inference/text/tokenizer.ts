@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Tokenizer as UntypedTokenizer } from '@huggingface/tokenizers';
-import { InferenceError, type Tensor } from './onnx-runtime.js';
+import { InferenceError, type Tensor } from '../runtime/onnx-runtime.js';
 
 /**
  * The part of @huggingface/tokenizers' Tokenizer used here. The package's own .d.ts files use

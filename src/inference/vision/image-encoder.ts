@@ -1,4 +1,4 @@
-import type { PixelBox } from '../geometry/box.js';
+import type { PixelBox } from '../../geometry/box.js';
 import { readFile } from 'node:fs/promises';
 import {
   toModelInput,
@@ -7,7 +7,7 @@ import {
   type PixelSpec,
   type PreparedPixels,
 } from './image-preprocess.js';
-import { InferenceError, type ModelSession, type Tensor } from './onnx-runtime.js';
+import { InferenceError, type ModelSession, type Tensor } from '../runtime/onnx-runtime.js';
 import { boxToGrid, roiAveragePool, type FeatureGrid } from './roi-pool.js';
 
 /**

@@ -18,7 +18,7 @@ import {
   type DecodedText,
   type Quad,
 } from './ocr-postprocess.js';
-import { InferenceError, type ModelSession, type OnnxRuntime } from './onnx-runtime.js';
+import { InferenceError, type ModelSession, type OnnxRuntime } from '../runtime/onnx-runtime.js';
 
 /**
  * Text reading with PaddleOCR's PP-OCRv4 models (Chinese + English): a DB text detector and an

@@ -8,7 +8,7 @@ import {
   type OnnxRuntime,
   type Tensor,
   type TensorSignature,
-} from './onnx-runtime.js';
+} from '../runtime/onnx-runtime.js';
 
 /** The graphs of a linker release (models/zemel/release.py), by their key in linker.json. */
 export const LINKER_GRAPHS = ['context', 'candidate', 'polyScore'] as const;

@@ -1,4 +1,4 @@
-import type { PixelBox } from '../geometry/box.js';
+import type { PixelBox } from '../../geometry/box.js';
 import {
   boxToOriginal,
   toModelInput,
@@ -7,7 +7,7 @@ import {
   type PixelSpec,
 } from './image-preprocess.js';
 import { nonMaxSuppression } from './object-detector.js';
-import { InferenceError, type ModelSession, type Tensor } from './onnx-runtime.js';
+import { InferenceError, type ModelSession, type Tensor } from '../runtime/onnx-runtime.js';
 
 /**
  * models/converted/blazeface: RGB scaled to -1..1 (v / 127.5 - 1), NHWC, 256x256. human

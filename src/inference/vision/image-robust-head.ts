@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { ManifestComponent } from '../models/bundle.js';
-import { InferenceError, type OnnxRuntime } from './onnx-runtime.js';
+import type { ManifestComponent } from '../../models/bundle.js';
+import { InferenceError, type OnnxRuntime } from '../runtime/onnx-runtime.js';
 
 /**
  * The bundle's style-robust image head (component `imageRobust`, issue 12): a small ONNX graph

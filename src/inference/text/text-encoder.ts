@@ -4,7 +4,7 @@ import {
   type ModelSession,
   type OnnxRuntime,
   type Tensor,
-} from './onnx-runtime.js';
+} from '../runtime/onnx-runtime.js';
 import {
   loadTokenizer,
   type CharSpan,

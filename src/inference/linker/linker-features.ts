@@ -4,8 +4,8 @@
  * trained on (eval/features) and the service that feeds the exported model, so both build the
  * same inputs.
  */
-import type { BoxTuple } from '../geometry/box.js';
-import type { TextEncoder } from './text-encoder.js';
+import type { BoxTuple } from '../../geometry/box.js';
+import type { TextEncoder } from '../text/text-encoder.js';
 
 /** Tokens kept per text, [CLS] and [SEP] included. */
 export const LINKER_MAX_TOKENS = 128;

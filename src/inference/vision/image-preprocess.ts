@@ -1,6 +1,6 @@
-import type { PixelBox } from '../geometry/box.js';
+import type { PixelBox } from '../../geometry/box.js';
 import sharp from 'sharp';
-import type { DecodedImage } from '../images/image-decoding.js';
+import type { DecodedImage } from '../../images/image-decoding.js';
 
 /** How a model wants its pixels; read from the bundle manifest. */
 export interface PixelSpec {
@@ -34,7 +34,7 @@ export interface PreparedPixels {
 }
 
 // Decoding encoded bytes is image-decoding.ts's job (limits, timeout); this module works on pixels.
-export type { DecodedImage } from '../images/image-decoding.js';
+export type { DecodedImage } from '../../images/image-decoding.js';
 
 /** The image mirrored left to right (test-time flip of the style-robust vectors). Pure. */
 export function mirrorRgb(image: DecodedImage): DecodedImage {

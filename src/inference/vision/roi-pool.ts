@@ -1,4 +1,4 @@
-import type { PixelBox } from '../geometry/box.js';
+import type { PixelBox } from '../../geometry/box.js';
 import type { ImageTransform, PixelSpec } from './image-preprocess.js';
 
 /** One image's feature map, channel-major ([channels, height, width], as in NCHW). */

@@ -1,4 +1,4 @@
-import { iou, type PixelBox } from '../geometry/box.js';
+import { iou, type PixelBox } from '../../geometry/box.js';
 import {
   boxToOriginal,
   toModelInput,
@@ -6,7 +6,7 @@ import {
   type ImageTransform,
   type PixelSpec,
 } from './image-preprocess.js';
-import { InferenceError, type ModelSession, type Tensor } from './onnx-runtime.js';
+import { InferenceError, type ModelSession, type Tensor } from '../runtime/onnx-runtime.js';
 
 /**
  * The 80 COCO object classes in the order of the detector's class output (0-based; the model's

@@ -1,12 +1,12 @@
-import type { PixelBox } from '../geometry/box.js';
+import type { PixelBox } from '../../geometry/box.js';
 import path from 'node:path';
-import { decodeRgb, type ImageLimits } from '../images/image-decoding.js';
-import type { ManifestComponent } from '../models/bundle.js';
-import type { ImageVectorEncoder } from '../services/encoders.js';
+import { decodeRgb, type ImageLimits } from '../../images/image-decoding.js';
+import type { ManifestComponent } from '../../models/bundle.js';
+import type { ImageVectorEncoder } from '../encoders.js';
 import { ImageEncoder, loadClassList } from './image-encoder.js';
 import { loadRobustImageHead } from './image-robust-head.js';
 import { cropRgb, mirrorRgb, type DecodedImage, type PixelSpec } from './image-preprocess.js';
-import { InferenceError, type OnnxRuntime } from './onnx-runtime.js';
+import { InferenceError, type OnnxRuntime } from '../runtime/onnx-runtime.js';
 
 /** The image component's settings in the bundle manifest. */
 interface ImageComponentConfig {
@@ -122,18 +122,27 @@ export async function createImageVectorEncoder(
       async regionFeatures(image, boxes) {
         return (await encoder.regionFeatures(image, boxes)).map(checked);
       },
-      ...(robustOf
-        ? {
-            async robustCrops(
-              image: DecodedImage,
-              boxes: readonly PixelBox[],
-              embeddings: readonly Float32Array[],
-            ) {
-              const crops = await Promise.all(boxes.map((box) => cropRgb(image, box)));
-              return robustOf(crops, embeddings);
-            },
-          }
-        : {}),
+      async embedCropsWithRobust(image, boxes, robust) {
+        const crops = await Promise.all(boxes.map((box) => cropRgb(image, box)));
+        const wanted = head ? robust : [];
+        // The mirrored views ride in the plain crops' batch: one model run fewer per request.
+        const mirrored = head?.flip ? wanted.map((index) => mirrorRgb(crops[index]!)) : [];
+        const vectors = (await encoder.embedBatch([...crops, ...mirrored])).map(checked);
+        const embeddings = vectors.slice(0, crops.length);
+        const projected =
+          head && wanted.length > 0
+            ? await head.project(
+                wanted.map((index, row) =>
+                  head.flip
+                    ? averaged(embeddings[index]!, vectors[crops.length + row]!)
+                    : embeddings[index]!,
+                ),
+              )
+            : [];
+        const robustVectors: (Float32Array | null)[] = boxes.map(() => null);
+        wanted.forEach((index, row) => (robustVectors[index] = projected[row] ?? null));
+        return { embeddings, robust: robustVectors };
+      },
     },
   };
 }

@@ -4,8 +4,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
-import { AppError, ErrorCode } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { AppError, ErrorCode } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 

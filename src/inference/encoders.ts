@@ -1,5 +1,5 @@
 import type { PixelBox } from '../geometry/box.js';
-import type { DecodedImage } from '../inference/image-preprocess.js';
+import type { DecodedImage } from './vision/image-preprocess.js';
 
 /**
  * What the registry and candidate generation need from the model bundle, whatever models
@@ -51,14 +51,22 @@ export interface DecodedImageEncoder {
    */
   regionFeatures(image: DecodedImage, boxes: readonly PixelBox[]): Promise<Float32Array[]>;
   /**
-   * The style-robust vector of each box, given its `embedCrops` vector (the head may add a
-   * mirrored view); absent when the bundle has no `imageRobust` head.
+   * `embedCrops`' vectors, and the style-robust vector of each box whose index is in `robust`
+   * (null for the others, and for all when the bundle has no `imageRobust` head). Each box is
+   * cropped once; when the head reads a mirrored view too, the plain and mirrored crops go through
+   * the encoder in one batch.
    */
-  robustCrops?(
+  embedCropsWithRobust(
     image: DecodedImage,
     boxes: readonly PixelBox[],
-    embeddings: readonly Float32Array[],
-  ): Promise<Float32Array[]>;
+    robust: readonly number[],
+  ): Promise<CropVectors>;
+}
+
+/** Per box, its vector and its style-robust vector (null when not asked for or no head). */
+export interface CropVectors {
+  readonly embeddings: Float32Array[];
+  readonly robust: (Float32Array | null)[];
 }
 
 /** An entity as the linker's candidate encoder sees it. */
@@ -83,19 +91,4 @@ export interface EntityEncoders {
   readonly image: ImageVectorEncoder | null;
   /** Null when the bundle has no linker (or lacks the text or image encoder it needs). */
   readonly candidate: CandidateVectorEncoder | null;
-}
-
-/** The passage an entity's text vector is computed from: every name, then the description. */
-export function entityPassage(entity: {
-  readonly name: string;
-  readonly aliases: readonly string[];
-  readonly description: string;
-}): string {
-  const names =
-    entity.aliases.length > 0 ? `${entity.name} (${entity.aliases.join('; ')})` : entity.name;
-  return entity.description === '' ? names : `${names}. ${entity.description}`;
-}
-
-export function toNumberArray(vector: Float32Array): number[] {
-  return Array.from(vector);
 }
