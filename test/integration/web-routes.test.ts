@@ -113,17 +113,25 @@ describe('the page and the Neo4j Browser guide over HTTP', () => {
       const page = await browser.newPage();
       const bodyText = () => page.evaluate(() => document.body.innerText);
       await page.goto(`${neo4jHttp}/browser/?connectURL=bolt://127.0.0.1:${bolt}`);
-      // Auth is off on the test server: connect without credentials when Browser asks.
+      // Auth is off on the test server: connect without credentials when Browser asks. Browser
+      // shows its connect form at once and then re-renders it while it tries the connect URL on
+      // its own, so a click can land on a detached form: retry until the prompt shows.
       const connected = () => document.body.innerText.includes('neo4j$');
-      const first = await page.waitForFunction(() =>
-        document.body.innerText.includes('neo4j$')
-          ? 'connected'
-          : document.querySelector('select[data-testid="authenticationMethod"]') !== null && 'form',
-      );
-      if ((await first.jsonValue()) === 'form') {
-        await page.select('select[data-testid="authenticationMethod"]', 'NO_AUTH');
-        await page.click('button[data-testid="connect"]');
-        await page.waitForFunction(connected);
+      const deadline = Date.now() + 90_000;
+      while (!(await page.evaluate(connected))) {
+        if (Date.now() > deadline) throw new Error('Neo4j Browser did not connect in 90 s');
+        const form = await page.$('select[data-testid="authenticationMethod"]');
+        if (form) {
+          try {
+            await page.select('select[data-testid="authenticationMethod"]', 'NO_AUTH');
+            await page.click('button[data-testid="connect"]');
+            await page.waitForFunction(connected, { timeout: 15_000 });
+          } catch {
+            // The form was replaced while we used it, or the attempt is still running: look again.
+          }
+        } else {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
       }
       await page.click('.monaco-editor');
       await page.keyboard.type(`:play ${t.app.url}/browser-guide`);
@@ -149,5 +157,5 @@ describe('the page and the Neo4j Browser guide over HTTP', () => {
     } finally {
       await browser.close();
     }
-  });
+  }, 180_000);
 });
