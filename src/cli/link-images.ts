@@ -7,7 +7,7 @@ import { finished } from 'node:stream/promises';
 import { Command } from 'commander';
 import type { PixelBox } from '../geometry/box.js';
 import type { Pair } from '../linking/link-units.js';
-import type { LinkImageResult } from '../services/linking-service.js';
+import type { LinkImageResult } from '../linking/link-result.js';
 import { runCli, type CliApp } from './cli-app.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { itemFailure, listImageFiles, unreadableFile, type ItemFailure } from './item-failures.js';

@@ -2,9 +2,6 @@ import type { Principal } from '../auth/api-keys.js';
 import type { Services } from '../backend.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
-/** Re-exported for branches written before `Services` moved to the composition layer. */
-export type { Services };
-
 /** Who sent the request and how long its work may run. */
 export interface RequestScope {
   readonly principal: Principal;

@@ -4,9 +4,10 @@ import { Kind } from 'graphql';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Backend } from '../backend.js';
 import { DOCUMENTED_ERROR_CODES } from '../errors.js';
-import type { Context, Services } from '../graphql/context.js';
+import type { Services } from '../backend.js';
+import type { Context } from '../graphql/context.js';
 import type { TransactionEvent } from '../neo4j/driver.js';
-import type { StageTiming } from '../services/linking-service.js';
+import type { StageTiming } from '../linking/stage-clock.js';
 import type { CacheStats } from './cache-stats.js';
 import { rootFieldsOf } from './root-fields.js';
 
