@@ -38,6 +38,8 @@ export default defineConfig({
             'test/integration/registry.test.ts',
             'test/integration/image-files-race.test.ts',
             'test/integration/link-image.test.ts',
+            // Two service processes on one Neo4j and one S3 bucket (issue 15).
+            'test/integration/replica-processes.test.ts',
           ],
           env: { POLYLINK_TEST_IMAGE_STORE: 's3' },
           fileParallelism: false,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { createGraph, type Graph } from '../../src/neo4j/driver.js';
 import { loadedBundle, loadFixtureNations, readFixture, toDataUrl } from '../helpers/fixtures.js';
 import { sampleValue, scrape } from '../helpers/prometheus.js';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process.js';
+import { ensureTestBucket, s3SettingsEnv, testS3Settings } from '../helpers/s3-test-store.js';
 import { removeTestData } from '../helpers/test-app.js';
 
 /**
@@ -58,10 +59,17 @@ const domain = `it-${tag}`;
 
 beforeAll(async () => {
   imageDir = await mkdtemp(path.join(os.tmpdir(), 'polylink-replicas-'));
+  // One shared store: a folder both processes see, or (integration-s3) the test S3 bucket.
+  let storeEnv: Record<string, string> = {};
+  if (process.env.POLYLINK_TEST_IMAGE_STORE === 's3') {
+    await ensureTestBucket();
+    storeEnv = s3SettingsEnv(testS3Settings());
+  }
   const env = {
     // The routing scheme a cluster needs; a single server answers its routing requests itself.
     NEO4J_URI: parseConfig(process.env).neo4j.uri.replace(/^bolt(\+s|\+ssc)?:/, 'neo4j$1:'),
     POLYLINK_IMAGE_DIR: imageDir,
+    ...storeEnv,
     POLYLINK_VECTOR_SEARCH: 'memory',
     POLYLINK_VECTOR_POLL_MS: '0',
     POLYLINK_RATE_LINK_IMAGE: '0',
@@ -251,5 +259,12 @@ describe('two service processes on one graph and one image store', () => {
     ).toBe(true);
     // Lines written outside any request (start-up) carry none.
     expect(reader.logs[0]?.requestId).toBeUndefined();
+  });
+
+  it('keeps the bytes in the one shared store the processes were given', async () => {
+    // With S3 the shared folder stays empty (the bytes went to the bucket); without, it holds them.
+    const files = await readdir(imageDir, { recursive: true });
+    if (process.env.POLYLINK_TEST_IMAGE_STORE === 's3') expect(files).toEqual([]);
+    else expect(files.some((file) => file.endsWith(pictureSha))).toBe(true);
   });
 });
