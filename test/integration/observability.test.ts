@@ -176,3 +176,18 @@ describe('x-request-id', () => {
     expect(refused.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe('POLYLINK_METRICS=off', () => {
+  it('serves no /metrics (the JSON 404), and everything else as before', async () => {
+    const off = await startTestApp({ POLYLINK_METRICS: 'off' });
+    try {
+      const metrics = await fetch(`${off.app.url}/metrics`);
+      expect(metrics.status).toBe(404);
+      const body = (await metrics.json()) as { errors: { extensions: { code: string } }[] };
+      expect(body.errors[0]?.extensions.code).toBe('NOT_FOUND');
+      expect((await fetch(`${off.app.url}/readyz`)).status).toBe(200);
+    } finally {
+      await off.close();
+    }
+  });
+});
