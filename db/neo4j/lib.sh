@@ -4,6 +4,8 @@
 
 NEO4J_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "${NEO4J_SCRIPTS_DIR}/../.." && pwd)"
+# shellcheck source=../process-lib.sh
+source "${NEO4J_SCRIPTS_DIR}/../process-lib.sh"
 
 # 5.26 is the LTS line that still runs on Java 17 (every 2025.x needs Java 21).
 # 5.26.30 is the newest 5.26.x patch that resolves completely from Maven
@@ -46,15 +48,6 @@ auth_enabled() {
     false | 0 | no | off) return 1 ;;
     *) die "NEO4J_AUTH_ENABLED must be true or false (got '${NEO4J_AUTH_ENABLED}')" ;;
   esac
-}
-
-# kill -0 alone is fooled by zombies: the server is re-parented when start.sh
-# exits, and in containers PID 1 may never reap it.
-pid_alive() {
-  local state
-  kill -0 "$1" 2>/dev/null || return 1
-  state="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)"
-  [[ "${state}" != Z ]]
 }
 
 # Pid from the pid file if that process is alive and really is this
@@ -104,31 +97,9 @@ http_query() {
   esac
 }
 
-# True when something accepts TCP connections on 127.0.0.1:<port>.
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
-# TERM, wait up to NEO4J_STOP_TIMEOUT seconds (default 30), then KILL.
-# Only ever signals the given pid, never anything found by name.
-stop_pid() {
-  local pid="$1" deadline=$((SECONDS + ${NEO4J_STOP_TIMEOUT:-30}))
-  kill -TERM "${pid}" 2>/dev/null || { rm -f "${NEO4J_PID_FILE}"; return 0; }
-  while pid_alive "${pid}"; do
-    if ((SECONDS >= deadline)); then
-      log "pid ${pid} still alive after ${NEO4J_STOP_TIMEOUT:-30} s; sending KILL"
-      kill -KILL "${pid}" 2>/dev/null || true
-      # KILL is asynchronous; give the kernel a moment to tear it down.
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
-        pid_alive "${pid}" || break
-        sleep 0.5
-      done
-      break
-    fi
-    sleep 0.25
-  done
-  rm -f "${NEO4J_PID_FILE}"
-}
+# TERM, wait up to NEO4J_STOP_TIMEOUT seconds (default 30), then KILL (db/process-lib.sh).
+stop_pid() { stop_process "$1" "${NEO4J_PID_FILE}" "${NEO4J_STOP_TIMEOUT:-30}"; }
 
 # Ports of an existing instance come from its conf, so status/stop/reset
 # work without repeating the env used by start.sh.

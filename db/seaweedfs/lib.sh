@@ -4,6 +4,8 @@
 
 SEAWEED_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "${SEAWEED_SCRIPTS_DIR}/../.." && pwd)"
+# shellcheck source=../process-lib.sh
+source "${SEAWEED_SCRIPTS_DIR}/../process-lib.sh"
 
 # The version the Go module proxy serves for github.com/seaweedfs/seaweedfs (no tagged
 # release resolves through the proxy; issue 15 checked this pseudo-version builds).
@@ -40,14 +42,6 @@ SEAWEED_SECRET_KEY="${SEAWEED_SECRET_KEY:-polylink-dev-secret}"
 log() { printf '[seaweedfs:%s] %s\n' "${SEAWEED_INSTANCE}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# kill -0 alone is fooled by zombies (see db/neo4j/lib.sh).
-pid_alive() {
-  local state
-  kill -0 "$1" 2>/dev/null || return 1
-  state="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)"
-  [[ "${state}" != Z ]]
-}
-
 # Pid from the pid file if that process is alive and really is this instance's server
 # (guards against pid reuse after a crash), else exit 1.
 live_pid() {
@@ -60,29 +54,8 @@ live_pid() {
   printf '%s\n' "${pid}"
 }
 
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# TERM, wait up to SEAWEED_STOP_TIMEOUT seconds (default 30), then KILL. Only ever
-# signals the given pid.
-stop_pid() {
-  local pid="$1" deadline=$((SECONDS + ${SEAWEED_STOP_TIMEOUT:-30}))
-  kill -TERM "${pid}" 2>/dev/null || { rm -f "${SEAWEED_PID_FILE}"; return 0; }
-  while pid_alive "${pid}"; do
-    if ((SECONDS >= deadline)); then
-      log "pid ${pid} still alive after ${SEAWEED_STOP_TIMEOUT:-30} s; sending KILL"
-      kill -KILL "${pid}" 2>/dev/null || true
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
-        pid_alive "${pid}" || break
-        sleep 0.5
-      done
-      break
-    fi
-    sleep 0.25
-  done
-  rm -f "${SEAWEED_PID_FILE}"
-}
+# TERM, wait up to SEAWEED_STOP_TIMEOUT seconds (default 30), then KILL (db/process-lib.sh).
+stop_pid() { stop_process "$1" "${SEAWEED_PID_FILE}" "${SEAWEED_STOP_TIMEOUT:-30}"; }
 
 # A SigV4-signed S3 request with curl (7.75+): method, path (/bucket or /bucket/key), and an
 # optional body. Prints the response body; returns 0 on a 2xx, 1 otherwise. The payload hash goes
