@@ -34,7 +34,7 @@ import {
   type Mode,
 } from '../eval/service/convert.js';
 import { LINK_STAGES } from '../src/linking/stage-clock.js';
-import { benchMachine, percentile, round } from './report.js';
+import { benchMachine, evenlySpread, percentile, round } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -77,27 +77,17 @@ interface QueryGroup {
   readonly queries: readonly GoldQuery[];
 }
 
-/** `size` queries spread evenly over the eligible ones (deterministic). */
-function spread(eligible: readonly GoldQuery[], size: number): GoldQuery[] {
-  const step = Math.max(1, eligible.length / size);
-  const picked: GoldQuery[] = [];
-  for (let i = 0; picked.length < size && Math.floor(i) < eligible.length; i += step) {
-    picked.push(eligible[Math.floor(i)]!);
-  }
-  return picked;
-}
-
 function queryGroups(all: readonly GoldQuery[]): QueryGroup[] {
   const test = all.filter((q) => q.split === 'test' && q.regions.length <= maxRegions);
   const busiest = Math.max(1, maxRegions - 1);
   return [
     {
       name: `test queries with 1–${maxRegions} regions`,
-      queries: spread(test, sampleSize),
+      queries: evenlySpread(test, sampleSize),
     },
     {
       name: `scenes with ${busiest}–${maxRegions} regions`,
-      queries: spread(
+      queries: evenlySpread(
         test.filter((q) => q.kind === 'scene' && q.regions.length >= busiest),
         sampleSize,
       ),

@@ -37,7 +37,7 @@ import {
   type LinkImageVariables,
   type Mode,
 } from '../eval/service/convert.js';
-import { benchMachine, percentile, round } from './report.js';
+import { benchMachine, evenlySpread, percentile, round } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -74,12 +74,7 @@ function log(message: string): void {
 /** `size` test queries with at most `maxRegions` regions, evenly spread (deterministic). */
 function sampleQueries(all: readonly GoldQuery[]): GoldQuery[] {
   const eligible = all.filter((q) => q.split === 'test' && q.regions.length <= maxRegions);
-  const step = Math.max(1, eligible.length / sampleSize);
-  const picked: GoldQuery[] = [];
-  for (let i = 0; picked.length < sampleSize && Math.floor(i) < eligible.length; i += step) {
-    picked.push(eligible[Math.floor(i)]!);
-  }
-  return picked;
+  return evenlySpread(eligible, sampleSize);
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux clock ticks). */

@@ -10,6 +10,16 @@ export function percentile(sorted: readonly number[], q: number): number {
 
 export const round = (value: number) => Math.round(value * 10) / 10;
 
+/** `size` items spread evenly over `items` (deterministic: a fixed stride from the first). */
+export function evenlySpread<T>(items: readonly T[], size: number): T[] {
+  const step = Math.max(1, items.length / size);
+  const picked: T[] = [];
+  for (let i = 0; picked.length < size && Math.floor(i) < items.length; i += step) {
+    picked.push(items[Math.floor(i)]!);
+  }
+  return picked;
+}
+
 /** The machine a result was measured on; call it at the end so the load average covers the run. */
 export function benchMachine() {
   const cpus = os.cpus();

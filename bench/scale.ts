@@ -60,7 +60,7 @@ import {
 import { readGoldQueries, type GoldQuery } from '../eval/harness/format.js';
 import { linkImage, serviceClient } from '../eval/service/client.js';
 import { dataUrlOf, linkInputOf } from '../eval/service/convert.js';
-import { benchMachine, gaussian, percentile, round } from './report.js';
+import { benchMachine, evenlySpread, gaussian, percentile, round } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -409,14 +409,6 @@ function storeSize(): { dataDirBytes: number; path: string } {
   return { dataDirBytes: Number(du.stdout.split('\t')[0]), path: path.relative(PROJECT_ROOT, dir) };
 }
 
-function spread<T>(items: readonly T[], size: number): T[] {
-  const step = Math.max(1, items.length / size);
-  const out: T[] = [];
-  for (let i = 0; out.length < size && Math.floor(i) < items.length; i += step)
-    out.push(items[Math.floor(i)]!);
-  return out;
-}
-
 async function linkLatency(
   app: App,
   queries: readonly GoldQuery[],
@@ -504,7 +496,7 @@ async function measurePhase(): Promise<void> {
          WHERE i.imageEncoder = $fp AND i.embedding IS NOT NULL
          WITH e, i ORDER BY e.id, r.position WITH e, collect(i)[0] AS i
          RETURN e.id AS id, i.embedding AS v ORDER BY id`,
-        { fp: encoders.image!.fingerprint, ids: spread(ids, queryCount).map((r) => r.id) },
+        { fp: encoders.image!.fingerprint, ids: evenlySpread(ids, queryCount).map((r) => r.id) },
       ),
     );
     const g = gaussian(13);
@@ -562,7 +554,7 @@ async function measurePhase(): Promise<void> {
     };
     const gold = await readGoldQueries(path.join(PROJECT_ROOT, 'var/benchmark/queries.jsonl'));
     const test = gold.filter((q) => q.split === 'test' && q.regions.length <= 5);
-    const mentions = spread(
+    const mentions = evenlySpread(
       test.flatMap((q) => q.mentions.map((m) => m.text)),
       50,
     );
@@ -595,7 +587,7 @@ async function measurePhase(): Promise<void> {
     };
 
     // linkImage V&T-KG on benchmark test queries (latency only).
-    const linkSample = spread(test, Number(values['link-sample']));
+    const linkSample = evenlySpread(test, Number(values['link-sample']));
     const memLink = await linkLatency(app, linkSample);
     log(`linkImage memory: ${JSON.stringify(memLink)}`);
     global.gc?.();
@@ -826,7 +818,7 @@ async function knnOnlyPhase(): Promise<void> {
     });
   }
   const buildMs = performance.now() - started;
-  const queries = spread(
+  const queries = evenlySpread(
     rows.filter((r) => r.images[0]?.vector),
     Number(values.queries),
   ).map((r) => perturb(r.images[0]!.vector!, 0.02, g));

@@ -97,7 +97,6 @@ http_query() {
   esac
 }
 
-
 # TERM, wait up to NEO4J_STOP_TIMEOUT seconds (default 30), then KILL (db/process-lib.sh).
 stop_pid() { stop_process "$1" "${NEO4J_PID_FILE}" "${NEO4J_STOP_TIMEOUT:-30}"; }
 
