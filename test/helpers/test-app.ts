@@ -123,6 +123,24 @@ export async function removeTestData(graph: Graph, prefix: string): Promise<void
   });
 }
 
+/**
+ * Removes what `linkImage` wrote under domains starting with `domainPrefix` (each test file's
+ * random tag): the LinkedImages, their findings, and the query images nothing else references.
+ */
+export async function removeLinkedImages(graph: Graph, domainPrefix: string): Promise<void> {
+  await graph.write('test.linkedImagesCleanup', (tx) =>
+    tx.query(
+      `MATCH (l:LinkedImage) WHERE l.domain STARTS WITH $domainPrefix
+       OPTIONAL MATCH (l)-[:OF_IMAGE]->(i:Image)
+       OPTIONAL MATCH (l)-[:HAS_FINDING]->(f:Finding)
+       DETACH DELETE l, f
+       WITH DISTINCT i WHERE i IS NOT NULL AND NOT (i)--()
+       DELETE i`,
+      { domainPrefix },
+    ),
+  );
+}
+
 /** Node counts, to prove a rejected write left the graph as it was. */
 export async function countNodes(graph: Graph): Promise<{ entities: number; images: number }> {
   const [row] = await graph.read('test.count', (tx) =>

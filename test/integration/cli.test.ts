@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config.js';
 import { createGraph, type Graph } from '../../src/neo4j/driver.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { loadedBundle } from '../helpers/fixtures.js';
-import { removeTestData } from '../helpers/test-app.js';
+import { removeLinkedImages, removeTestData } from '../helpers/test-app.js';
 
 // The real `polylink` command (bin/polylink.js) as a child process against the real Neo4j of
 // NEO4J_URI and the assembled model bundle.
@@ -109,17 +109,7 @@ describe.skipIf(!hasLinker)('polylink command', () => {
 
   afterAll(async () => {
     if (graph) {
-      await graph.write('test.cliLinkCleanup', (tx) =>
-        tx.query(
-          `MATCH (l:LinkedImage {domain: $domain})
-           OPTIONAL MATCH (l)-[:OF_IMAGE]->(i:Image)
-           OPTIONAL MATCH (l)-[:HAS_FINDING]->(f:Finding)
-           DETACH DELETE l, f
-           WITH DISTINCT i WHERE i IS NOT NULL AND NOT (i)--()
-           DELETE i`,
-          { domain },
-        ),
-      );
+      await removeLinkedImages(graph, domain);
       await removeTestData(graph, prefix);
       await graph.close();
     }

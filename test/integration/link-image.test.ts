@@ -6,7 +6,7 @@ import { sha256Hex } from '../../src/images/image-store.js';
 import { findLinkedImage } from '../../src/neo4j/link-repository.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { fixtureNation, loadedBundle, readFixture, toDataUrl } from '../helpers/fixtures.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { removeLinkedImages, startTestApp, type TestApp } from '../helpers/test-app.js';
 
 // linkImage end to end: real HTTP, real Neo4j, the real trained linker of the assembled bundle.
 const { dir: bundleDir, hasLinker } = loadedBundle();
@@ -177,18 +177,7 @@ describe.skipIf(!hasLinker)(
 
     afterAll(async () => {
       if (t) {
-        // The LinkedImages of this file (by domain), their findings, and query images left unused.
-        await t.graph.write('test.linkCleanup', (tx) =>
-          tx.query(
-            `MATCH (l:LinkedImage {domain: $domain})
-             OPTIONAL MATCH (l)-[:OF_IMAGE]->(i:Image)
-             OPTIONAL MATCH (l)-[:HAS_FINDING]->(f:Finding)
-             DETACH DELETE l, f
-             WITH DISTINCT i WHERE i IS NOT NULL AND NOT (i)--()
-             DELETE i`,
-            { domain: t.domain },
-          ),
-        );
+        await removeLinkedImages(t.graph, t.domain);
       }
       await t?.close();
     });

@@ -13,7 +13,7 @@ import {
   readFixture,
   toDataUrl,
 } from '../helpers/fixtures.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { removeLinkedImages, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { readFileSync } from 'node:fs';
 
 /**
@@ -225,17 +225,7 @@ describe.skipIf(!hasLinker)(
       await browser?.close();
       if (scratch) await rm(scratch, { recursive: true, force: true });
       if (t) {
-        await t.graph.write('test.pageCleanup', (tx) =>
-          tx.query(
-            `MATCH (l:LinkedImage) WHERE l.domain STARTS WITH $domain
-             OPTIONAL MATCH (l)-[:OF_IMAGE]->(i:Image)
-             OPTIONAL MATCH (l)-[:HAS_FINDING]->(f:Finding)
-             DETACH DELETE l, f
-             WITH DISTINCT i WHERE i IS NOT NULL AND NOT (i)--()
-             DELETE i`,
-            { domain: t.domain },
-          ),
-        );
+        await removeLinkedImages(t.graph, t.domain);
       }
       await t?.close();
     });
