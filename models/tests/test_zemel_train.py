@@ -34,7 +34,7 @@ from zemel.evaluate import (
     units_context,
 )
 from zemel.predict import Predictor
-from zemel.train import dev_r1, parse_args, train
+from zemel.train import dev_r1, drop_prior, parse_args, train
 from zemel.units import GENERATORS, QueryCandidates, Unit, build_units, load_candidate_lists
 
 TEXT_GENERATORS = GENERATORS[:5]
@@ -247,6 +247,23 @@ def test_no_prior_run(inputs: Inputs, tmp_path: Path) -> None:
     assert model.prior is None
     ranked = rank_units(model, inputs.features, dev_units(inputs), "poly", insert_gold=True)
     assert all(r for r in ranked)
+
+
+def test_drop_prior_zeroes_whole_units() -> None:
+    feats = torch.rand(64, 5, 12) + 0.1  # [B, K, F], no zero rows
+    assert drop_prior(feats, 0.0, np.random.default_rng(0)) is feats
+    assert torch.count_nonzero(drop_prior(feats, 1.0, np.random.default_rng(0))) == 0
+    out = drop_prior(feats, 0.5, np.random.default_rng(0))
+    zeroed = (out == 0).flatten(1).all(dim=1)  # [B]: a unit loses all its evidence or none
+    kept = (out == feats).flatten(1).all(dim=1)
+    assert bool((zeroed | kept).all()) and 10 < int(zeroed.sum()) < 54
+
+
+def test_prior_dropout_run(inputs: Inputs, tmp_path: Path) -> None:
+    s = train(parse_args(_args(inputs, tmp_path / "pd", "--prior-dropout", "0.5", "--steps", "3")), inputs.pair())
+    assert s["steps"] == 3 and s["train"]["prior_dropout"] == 0.5  # type: ignore[index]
+    with pytest.raises(SystemExit):
+        parse_args(_args(inputs, tmp_path / "bad", "--no-prior", "--prior-dropout", "0.5"))
 
 
 @pytest.mark.parametrize("head", ["bi", "cross"])

@@ -68,6 +68,7 @@ class TrainConfig:
     prior: bool = True
     lr: float = 3e-4
     prior_lr: float = 3e-3  # the prior's ~450 parameters learn the generators' weights fast
+    prior_dropout: float = 0.0  # share of units trained with the generator evidence zeroed (issue 12)
     weight_decay: float = 0.01
     warmup: int = 50
     clip: float = 1.0
@@ -96,6 +97,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--no-prior", dest="prior", action="store_false", help="no generator-evidence prior")
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--prior-lr", type=float, default=3e-3)
+    p.add_argument("--prior-dropout", type=float, default=0.0,
+                   help="share of training units whose generator evidence is zeroed, so the encoders must score alone")
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--warmup", type=int, default=50)
     p.add_argument("--clip", type=float, default=1.0)
@@ -113,6 +116,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         p.error("--head cross needs --hard-negatives >= 1")
     if cfg.steps < 1 or cfg.batch < 2:
         p.error("--steps >= 1 and --batch >= 2")
+    if not 0.0 <= cfg.prior_dropout <= 1.0 or (cfg.prior_dropout and not cfg.prior):
+        p.error("--prior-dropout is a share in [0, 1] and needs the prior")
     return cfg
 
 
@@ -144,6 +149,17 @@ def sample_negatives(units: list[Unit], k: int, pool: int, rng: np.random.Genera
     return out
 
 
+def drop_prior(feats: torch.Tensor, share: float, rng: np.random.Generator) -> torch.Tensor:
+    """Zeroes the generator evidence of a random ``share`` of the units ([B, K, F] rows): a region
+    of a style no generator recognises reaches the model with little or no evidence, and a prior
+    always present lets the encoders leave every decision to it (in-house, the model without the
+    prior scored 10.9% R@1). The draw comes after the negatives' so that share 0 changes nothing."""
+    if share <= 0.0:
+        return feats
+    dropped = torch.from_numpy(rng.random(feats.shape[0]) < share).to(feats.device)  # [B]
+    return feats.masked_fill(dropped[:, None, None], 0.0)
+
+
 def loss_on_batch(model: ZemelModel, features: FeatureSet, units: list[Unit], cfg: TrainConfig,
                   rng: np.random.Generator) -> torch.Tensor:  # fmt: skip
     device = device_of(model)
@@ -156,6 +172,8 @@ def loss_on_batch(model: ZemelModel, features: FeatureSet, units: list[Unit], cf
         padded = [row + [row[0]] * (width - len(row)) for row in lists]  # pad with the gold, masked below
         valid = torch.tensor([[j == 0 or j < len(row) for j in range(width)] for row in lists], device=device)
         prior_features = feature_matrix(units, padded).to(device) if model.prior is not None else None
+        if prior_features is not None:
+            prior_features = drop_prior(prior_features, cfg.prior_dropout, rng)
         scores = model.score_cross(*ctx, candidate_batch(features, padded, device), prior_features)
         labels = torch.zeros(len(units), dtype=torch.long, device=device)
         return candidate_cross_entropy(scores, labels, valid)
@@ -163,6 +181,8 @@ def loss_on_batch(model: ZemelModel, features: FeatureSet, units: list[Unit], cf
     vectors = model.encode_candidates(CandidateTable.collate(features, unique, device))  # [U, H]
     rows = [unique] * len(units)
     feats = feature_matrix(units, rows).to(device) if model.prior is not None else None  # [B, U, F]
+    if feats is not None:
+        feats = drop_prior(feats, cfg.prior_dropout, rng)
     labels = torch.tensor([unique.index(g) for g in golds], device=device)  # [B]
     expanded = vectors[None].expand(len(units), -1, -1)  # [B, U, H]
     if cfg.head == "poly":
