@@ -406,3 +406,17 @@ def test_evaluate_and_predict_commands(
             _check_link(link)
     run_json = json.loads((out / "run.json").read_text())
     assert run_json["head"] == "poly" and run_json["prior"] is True and run_json["title"] == "Poly (m = 16)"
+
+
+def test_strip_robust_keeps_the_linkers_generators() -> None:
+    from zemel.strip_robust import strip_query
+
+    both = {"entity": "a", "generators": [{"generator": "DENSE_IMAGE", "score": 0.5},
+                                          {"generator": "DENSE_IMAGE_ROBUST", "score": 0.4}]}  # fmt: skip
+    robust_only = {"entity": "b", "generators": [{"generator": "DENSE_IMAGE_ROBUST", "score": 0.6}]}
+    text = {"entity": "c", "generators": [{"generator": "BM25", "score": 1.0}]}
+    query = {"query": "q", "split": "dev", "mentions": [[text]], "regions": [[robust_only, both]]}
+    out, dropped = strip_query(query)
+    assert dropped == 1 and out["mentions"] == [[text]]
+    assert out["regions"] == [[{"entity": "a", "generators": [{"generator": "DENSE_IMAGE", "score": 0.5}]}]]
+    assert query["regions"] == [[robust_only, both]]  # the input is not changed

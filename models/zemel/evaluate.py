@@ -230,7 +230,7 @@ class EvalConfig:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--features", type=Path, default=Path("var/features"))
-    parser.add_argument("--candidates", type=Path, default=Path("var/candidates/all.jsonl"))
+    parser.add_argument("--candidates", type=Path, default=Path("var/candidates/all-norobust.jsonl"))
     parser.add_argument("--run", type=Path, required=True, help="a train.py output folder")
     parser.add_argument("--head", choices=HEADS, help="default: the run's head")
     parser.add_argument("--split", default="dev")

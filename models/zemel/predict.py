@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", type=Path, required=True)
     p.add_argument("--features", type=Path, default=Path("var/features"))
-    p.add_argument("--candidates", type=Path, default=Path("var/candidates/all.jsonl"))
+    p.add_argument("--candidates", type=Path, default=Path("var/candidates/all-norobust.jsonl"))
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--splits", default="dev,test")
     p.add_argument("--queries-per-split", type=int, default=0, help="a seeded sample of N queries per split (0 = all)")

@@ -8,18 +8,22 @@
 #   every run on dev and test (Cross on a seeded subset: CROSS_QUERIES per split; 1,000 joint
 #   encodings per example make it ~1,000x slower), 8. Table 3 timings (ms per example with 1,000
 #   candidates, one process alone), 9. scoring with the harness (thresholds on dev), 10. the release
-#   folder models/zemel/release (ONNX graphs, linker.json, parity.json).
+#   folder models/zemel/release (ONNX graphs, linker.json, parity.json), 11. the style-robust image
+#   head of the bundle (issue 12: the held-out sources and the cross-depiction pool from registry
+#   packages, their Lite0 vectors, the whitening fit; byte-identical for the same vectors), 12. the
+#   region evidence weight of linker.json, chosen on the held-out dev source (eval/xdep/calibrate.ts).
 #
 #   models/zemel/reproduce.sh                    # everything; about 2 hours on 2 cores
 #   STAGES="train-default release" models/zemel/reproduce.sh
 #
 # A stage whose output exists is skipped (delete the folder to redo it). Outputs: var/benchmark,
 # var/features, var/candidates/all.jsonl, var/zemel-runs/<run>, var/eval/zemel/<run>,
-# eval-results/<date>-zemel, models/zemel/release.
+# eval-results/<date>-zemel, models/zemel/release, var/xdep, var/xdep-features,
+# models/converted/image-robust.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-STAGES="${STAGES:-setup benchmark features candidates train-default train-compare predict timing score release}"
+STAGES="${STAGES:-setup benchmark features candidates train-default train-compare predict timing score release robust-head calibrate}"
 DEFAULT_STEPS="${DEFAULT_STEPS:-445}"
 COMPARE_STEPS="${COMPARE_STEPS:-300}"
 CROSS_QUERIES="${CROSS_QUERIES:-60}"
@@ -37,7 +41,7 @@ train() { # name, then train.py options
   shift
   if [[ -f "${RUNS}/${name}/config.json" ]]; then say "train ${name}: exists"; return; fi
   say "train ${name}: $*"
-  "${PY}" -m models.zemel.train --features var/features --candidates var/candidates/all.jsonl \
+  "${PY}" -m models.zemel.train --features var/features --candidates var/candidates/all-norobust.jsonl \
     --out "${RUNS}/${name}" "$@"
 }
 
@@ -59,9 +63,14 @@ fi
 if want features && [[ ! -f var/features/index.json ]]; then
   npx tsx eval/features/extract-features.ts --benchmark var/benchmark --out var/features
 fi
-if want candidates && [[ ! -s var/candidates/all.jsonl ]]; then
-  npx tsx eval/baselines/run-baselines.ts --import-only
-  npx tsx eval/baselines/run-baselines.ts --reuse-db --candidates-out var/candidates/all.jsonl
+if want candidates && [[ ! -s var/candidates/all-norobust.jsonl ]]; then
+  if [[ ! -s var/candidates/all.jsonl ]]; then
+    npx tsx eval/baselines/run-baselines.ts --import-only
+    npx tsx eval/baselines/run-baselines.ts --reuse-db --candidates-out var/candidates/all.jsonl
+  fi
+  # The linker reads the generators it was designed with; the style-robust list (bundle 1.3.0) is
+  # read after it, by region-only units only, so its hits are left out of the training lists.
+  "${PY}" -m models.zemel.strip_robust var/candidates/all.jsonl var/candidates/all-norobust.jsonl
 fi
 if want train-default; then
   train poly-m16 --head poly --codes 16 --steps "${DEFAULT_STEPS}" --eval-every 100
@@ -113,5 +122,13 @@ fi
 if want release; then
   "${PY}" -m models.zemel.release --run "${RUNS}/poly-m16" --out models/zemel/release \
     --thresholds "${RESULTS}/summary.json" --threshold-run poly-m16
+fi
+if want robust-head; then # models/xdep/README.md
+  [[ -f var/xdep/manifest.json ]] || npx tsx eval/xdep/build-xdep.ts --seed 1
+  [[ -f var/xdep-features/index.json ]] || npx tsx eval/xdep/image-features.ts --xdep var/xdep --out var/xdep-features
+  "${PY}" -m models.xdep.robust_head --features var/xdep-features --out models/converted/image-robust
+fi
+if want calibrate; then # after a new head: pin its sha256 in models/bundles/polylink-default.json first
+  npx tsx eval/xdep/calibrate.ts --write-release models/zemel/release/linker.json
 fi
 say done

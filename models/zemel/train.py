@@ -1,7 +1,7 @@
 """Trains the Zemel linker on the train split's linking units (precomputed features, CPU or GPU).
 
     var/pyenv/bin/python -m models.zemel.train --features var/features \
-        --candidates var/candidates/all.jsonl --out var/zemel-runs/<name> \
+        --candidates var/candidates/all-norobust.jsonl --out var/zemel-runs/<name> \
         [--head poly|bi|cross] [--codes 16] [--steps N] [--minutes M] [--batch 16] \
         [--hard-negatives 7] [--hard-pool 20] [--no-prior] [--seed 1] [--threads 2] [--tiny]
 

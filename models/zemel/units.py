@@ -6,7 +6,7 @@ returned for the mention's text and for the region's crop (``run-baselines.ts --
 the union of both lists for a pair. Each candidate carries GENERATOR_FEATURES, the generators'
 evidence the model's prior reads; an entity no generator found has all zeros, as at serving.
 
-    candidates = load_candidate_lists(Path("var/candidates/all.jsonl"))
+    candidates = load_candidate_lists(Path("var/candidates/all-norobust.jsonl"))  # strip_robust.py
     units = build_units(features, candidates, split="train", augment=True)
     batch = collate_units(features, units[:16])   # UnitContexts
 """
