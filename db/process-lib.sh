@@ -37,3 +37,19 @@ stop_process() {
   done
   rm -f "${pid_file}"
 }
+
+# abort_start MESSAGE CONSOLE_LOG PID_FILE LAUNCHER_PID: a start that failed: say why, show the
+# console log's tail, stop the server (or its launcher, when the server never wrote a pid), remove
+# the pid file and exit 1. The sourcing script defines live_pid and stop_pid.
+abort_start() {
+  local message="$1" console_log="$2" pid_file="$3" launcher="$4" victim
+  log "ERROR: ${message}; last lines of ${console_log}:"
+  tail -n 40 "${console_log}" >&2 || true
+  if victim="$(live_pid)"; then
+    stop_pid "${victim}"
+  elif pid_alive "${launcher}"; then
+    stop_pid "${launcher}"
+  fi
+  rm -f "${pid_file}"
+  exit 1
+}

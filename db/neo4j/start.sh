@@ -147,18 +147,7 @@ setsid bash -c 'printf "%s\n" "$$" >"$1"; shift; exec "$@"' neo4j-launch "${NEO4
   </dev/null >"${NEO4J_CONSOLE_LOG}" 2>&1 &
 launcher=$!
 
-fail_start() {
-  log "ERROR: $1; last lines of ${NEO4J_CONSOLE_LOG}:"
-  tail -n 40 "${NEO4J_CONSOLE_LOG}" >&2 || true
-  local victim
-  if victim="$(live_pid)"; then
-    stop_pid "${victim}"
-  elif pid_alive "${launcher}"; then
-    stop_pid "${launcher}"
-  fi
-  rm -f "${NEO4J_PID_FILE}"
-  exit 1
-}
+fail_start() { abort_start "$1" "${NEO4J_CONSOLE_LOG}" "${NEO4J_PID_FILE}" "${launcher}"; }
 
 # --- wait until database "neo4j" answers --------------------------------------
 pid=""

@@ -81,18 +81,7 @@ setsid bash -c 'printf "%s\n" "$$" >"$1"; shift; exec "$@"' weed-launch "${SEAWE
   </dev/null >"${SEAWEED_CONSOLE_LOG}" 2>&1 &
 launcher=$!
 
-fail_start() {
-  log "ERROR: $1; last lines of ${SEAWEED_CONSOLE_LOG}:"
-  tail -n 40 "${SEAWEED_CONSOLE_LOG}" >&2 || true
-  local victim
-  if victim="$(live_pid)"; then
-    stop_pid "${victim}"
-  elif pid_alive "${launcher}"; then
-    stop_pid "${launcher}"
-  fi
-  rm -f "${SEAWEED_PID_FILE}"
-  exit 1
-}
+fail_start() { abort_start "$1" "${SEAWEED_CONSOLE_LOG}" "${SEAWEED_PID_FILE}" "${launcher}"; }
 
 # Ready means an object goes in and comes out again: the S3 port opens before the master has
 # a volume server to write to.
