@@ -25,7 +25,10 @@ export class ImageSide {
 
   constructor(
     private readonly deps: {
-      readonly config: Pick<Config['linking'], 'maxProposedRegions' | 'contrastProposals'>;
+      readonly config: Pick<
+        Config['linking'],
+        'maxProposedRegions' | 'contrastProposals' | 'proposalOcrMinSide'
+      >;
       readonly lists: Pick<CandidateLists, 'search'>;
       /** Null when the service runs without models. */
       readonly models: Pick<LinkingModels, 'vision'> | null;
@@ -83,7 +86,16 @@ export class ImageSide {
     if (!models) throw new InferenceError('Region proposals need the model bundle');
     this.proposer ??= models.vision().then(
       (vision) =>
-        new RegionProposer(vision, this.deps.config.contrastProposals ? {} : { contrast: null }),
+        new RegionProposer(
+          {
+            ...vision,
+            ocr:
+              vision.ocr?.withOptions?.({
+                detMinSideLen: this.deps.config.proposalOcrMinSide,
+              }) ?? vision.ocr,
+          },
+          this.deps.config.contrastProposals ? {} : { contrast: null },
+        ),
       (error: unknown) => {
         this.proposer = null;
         throw error;

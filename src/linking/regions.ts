@@ -249,6 +249,8 @@ export interface RegionFaceDetector {
 /** What RegionProposer needs of a text reader (OcrReader is one). */
 export interface RegionTextReader {
   read(image: DecodedImage): Promise<readonly TextFragment[]>;
+  /** The same reader with another detector input floor (OcrReader.withOptions). */
+  withOptions?(options: { readonly detMinSideLen: number }): RegionTextReader;
 }
 
 /** The vision models a proposer runs; null where the bundle lacks one (VisionModels fits). */
