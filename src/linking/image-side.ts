@@ -49,8 +49,12 @@ export class ImageSide {
     const paired = new Set(request.pairs?.map((pair) => pair.region) ?? []);
     const lone = boxes.flatMap((_, index) => (paired.has(index) ? [] : [index]));
     const { features, crops, robustVectors } = await clock.time('encode-regions', async () => {
-      const features = await models.image.regionFeatures(image.decoded, boxes);
-      const vectors = await models.image.embedCropsWithRobust(image.decoded, boxes, lone);
+      // Both at once: ONNX Runtime runs each model on the event loop's thread, but the crops are
+      // cut and resized on libuv's threads while the whole-image run is going.
+      const [features, vectors] = await Promise.all([
+        models.image.regionFeatures(image.decoded, boxes),
+        models.image.embedCropsWithRobust(image.decoded, boxes, lone),
+      ]);
       return { features, crops: vectors.embeddings, robustVectors: vectors.robust };
     });
     const noText = { mention: '', textVector: null } as const;
