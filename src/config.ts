@@ -96,6 +96,13 @@ export interface Config {
      * (src/linking/contrast-regions.ts) beside the detector's, the faces and the text lines.
      */
     readonly contrastProposals: boolean;
+    /**
+     * The OCR detector's input is enlarged until its shorter side reaches this (the bundle's
+     * `detMinSideLen`, 736 in the default bundle, applies elsewhere) when proposing regions.
+     * The detector is two thirds of the proposals' time at 960x480, and most query images are
+     * 640x320; 320 reads them at their own size (EVAL.md, "The whole service").
+     */
+    readonly proposalOcrMinSide: number;
   };
   readonly limits: {
     readonly maxBatchSize: number;
@@ -342,6 +349,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       ] as const),
       maxProposedRegions: readInteger(env, 'POLYLINK_MAX_PROPOSED_REGIONS', 10, [1, 50]),
       contrastProposals: readBoolean(env, 'POLYLINK_CONTRAST_PROPOSALS', true),
+      proposalOcrMinSide: readInteger(env, 'POLYLINK_PROPOSAL_OCR_MIN_SIDE', 320, [0, 4096]),
     },
     limits: {
       maxBatchSize: readInteger(env, 'POLYLINK_MAX_BATCH', 100, [1, 10_000]),

@@ -34,7 +34,9 @@ import { iou, IOU_THRESHOLD, matchBoxes, percentile } from '../harness/scoring.j
 
 const USAGE = `usage: score-regions.ts [--queries var/benchmark/queries.jsonl] [--split dev] [--limit 100]
   [--kind KIND] [--max-regions 5] [--min-score X] [--detector-min-score X|default] [--sequential]
-  [--no-contrast] [--json FILE]
+  [--no-contrast] [--ocr-min-side N] [--no-ocr] [--json FILE]
+  --ocr-min-side: the OCR detector's detMinSideLen (default: the bundle's).
+  --no-ocr: without the OCR's text lines.
   --no-contrast: without the contrast proposals (src/linking/contrast-regions.ts).
   --detector-min-score: the proposer's detector floor (default: the proposer's; "default": the
     detector's own).`;
@@ -97,6 +99,8 @@ async function main(): Promise<void> {
       sequential: { type: 'boolean', default: false },
       'no-contrast': { type: 'boolean', default: false },
       'detector-min-score': { type: 'string' },
+      'ocr-min-side': { type: 'string' },
+      'no-ocr': { type: 'boolean', default: false },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -125,13 +129,22 @@ async function main(): Promise<void> {
   const vision = await registry.vision();
   const visionLoadMs = performance.now() - loadStarted;
   const detectorFloor = values['detector-min-score'];
-  const proposer = new RegionProposer(vision, {
-    concurrent: !values.sequential,
-    ...(values['no-contrast'] ? { contrast: null } : {}),
-    ...(detectorFloor === undefined
-      ? {}
-      : { detectorMinScore: detectorFloor === 'default' ? null : Number(detectorFloor) }),
-  });
+  const ocrMinSide = values['ocr-min-side'];
+  const ocr = values['no-ocr']
+    ? null
+    : ocrMinSide === undefined || !vision.ocr
+      ? vision.ocr
+      : vision.ocr.withOptions({ detMinSideLen: Number(ocrMinSide) });
+  const proposer = new RegionProposer(
+    { ...vision, ocr },
+    {
+      concurrent: !values.sequential,
+      ...(values['no-contrast'] ? { contrast: null } : {}),
+      ...(detectorFloor === undefined
+        ? {}
+        : { detectorMinScore: detectorFloor === 'default' ? null : Number(detectorFloor) }),
+    },
+  );
   const options = { maxRegions: UNCAPPED, ...(minScore !== undefined ? { minScore } : {}) };
 
   const loadBefore = os.loadavg();
@@ -165,6 +178,7 @@ async function main(): Promise<void> {
       `${m.cpu} (${m.cores} cores), Node ${m.node}, ONNX Runtime intra-op threads ${threads}, ` +
       `${proposer.config.concurrent ? 'models run concurrently' : 'models run one after another'}, ` +
       `detector floor ${proposer.config.detectorMinScore ?? "the detector's own"}, ` +
+      `OCR ${ocr ? `detMinSideLen ${ocr.options.detMinSideLen}` : 'off'}, ` +
       `contrast proposals ${proposer.config.contrast ? `on (weight ${proposer.config.contrastWeight})` : 'off'}; ` +
       `load average ${loadBefore[0]!.toFixed(2)} before, ${loadAfter[0]!.toFixed(2)} after; vision models loaded in ${Math.round(visionLoadMs)} ms.`,
     '',

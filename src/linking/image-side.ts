@@ -25,7 +25,10 @@ export class ImageSide {
 
   constructor(
     private readonly deps: {
-      readonly config: Pick<Config['linking'], 'maxProposedRegions' | 'contrastProposals'>;
+      readonly config: Pick<
+        Config['linking'],
+        'maxProposedRegions' | 'contrastProposals' | 'proposalOcrMinSide'
+      >;
       readonly lists: Pick<CandidateLists, 'search'>;
       /** Null when the service runs without models. */
       readonly models: Pick<LinkingModels, 'vision'> | null;
@@ -46,8 +49,12 @@ export class ImageSide {
     const paired = new Set(request.pairs?.map((pair) => pair.region) ?? []);
     const lone = boxes.flatMap((_, index) => (paired.has(index) ? [] : [index]));
     const { features, crops, robustVectors } = await clock.time('encode-regions', async () => {
-      const features = await models.image.regionFeatures(image.decoded, boxes);
-      const vectors = await models.image.embedCropsWithRobust(image.decoded, boxes, lone);
+      // Both at once: ONNX Runtime runs each model on the event loop's thread, but the crops are
+      // cut and resized on libuv's threads while the whole-image run is going.
+      const [features, vectors] = await Promise.all([
+        models.image.regionFeatures(image.decoded, boxes),
+        models.image.embedCropsWithRobust(image.decoded, boxes, lone),
+      ]);
       return { features, crops: vectors.embeddings, robustVectors: vectors.robust };
     });
     const noText = { mention: '', textVector: null } as const;
@@ -83,7 +90,16 @@ export class ImageSide {
     if (!models) throw new InferenceError('Region proposals need the model bundle');
     this.proposer ??= models.vision().then(
       (vision) =>
-        new RegionProposer(vision, this.deps.config.contrastProposals ? {} : { contrast: null }),
+        new RegionProposer(
+          {
+            ...vision,
+            ocr:
+              vision.ocr?.withOptions?.({
+                detMinSideLen: this.deps.config.proposalOcrMinSide,
+              }) ?? vision.ocr,
+          },
+          this.deps.config.contrastProposals ? {} : { contrast: null },
+        ),
       (error: unknown) => {
         this.proposer = null;
         throw error;

@@ -249,6 +249,8 @@ export interface RegionFaceDetector {
 /** What RegionProposer needs of a text reader (OcrReader is one). */
 export interface RegionTextReader {
   read(image: DecodedImage): Promise<readonly TextFragment[]>;
+  /** The same reader with another detector input floor (OcrReader.withOptions). */
+  withOptions?(options: { readonly detMinSideLen: number }): RegionTextReader;
 }
 
 /** The vision models a proposer runs; null where the bundle lacks one (VisionModels fits). */
@@ -366,9 +368,8 @@ export class RegionProposer {
 
   /**
    * Runs the detector, the face detector and the OCR on one decoded image (decoded once by the
-   * caller, shared by the three) and, after them, the contrast proposals (`config.contrast`),
-   * turns their boxes into integer boxes clipped to the image,
-   * drops those under `minScore`, merges near-duplicates (mergeNearDuplicates), ranks by score
+   * caller, shared by the three) and, while their inputs are prepared, the contrast proposals
+   * (`config.contrast`), turns their boxes into integer boxes clipped to the image, drops those under `minScore`, merges near-duplicates (mergeNearDuplicates), ranks by score
    * and keeps the best `maxRegions`. When nothing is left, the one region is the whole image
    * (source WHOLE_IMAGE, score 0), so a caller always has something to link.
    */
@@ -395,16 +396,22 @@ export class RegionProposer {
       Timed<Awaited<ReturnType<RegionFaceDetector['detect']>>>,
       Timed<Awaited<ReturnType<RegionTextReader['read']>>>,
     ];
-    if (this.config.concurrent) {
-      results = await Promise.all([stages[0](), stages[1](), stages[2]()]);
+    const pending = this.config.concurrent
+      ? Promise.all([stages[0](), stages[1](), stages[2]()])
+      : null;
+    // Never an unhandled rejection should the contrast stage throw first; awaited below.
+    pending?.catch(() => undefined);
+    // With the models started, their inputs are being resized on libuv's threads: the contrast
+    // stage (pure TypeScript on this thread) runs meanwhile instead of after them.
+    const contrastStarted = performance.now();
+    const contrast = this.config.contrast ? contrastRegions(image, this.config.contrast) : [];
+    const contrastMs = this.config.contrast ? performance.now() - contrastStarted : 0;
+    if (pending) {
+      results = await pending;
     } else {
       results = [await stages[0](), await stages[1](), await stages[2]()];
     }
     const [objects, faceBoxes, text] = results;
-
-    const contrastStarted = performance.now();
-    const contrast = this.config.contrast ? contrastRegions(image, this.config.contrast) : [];
-    const contrastMs = this.config.contrast ? performance.now() - contrastStarted : 0;
 
     const mergeStarted = performance.now();
 

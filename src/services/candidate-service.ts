@@ -148,6 +148,12 @@ export class CandidateService {
     const { textQuery, namesQuery } = fullTextQueries(query.mention);
     // In memory mode the k-NN runs here, before the transaction; its hits are key records.
     const inMemory = this.dense ? await this.searchInMemory(query) : null;
+    if (!textQuery && !namesQuery && inMemory && isKeyProjection(projection)) {
+      // A query without text (a region's image search) whose k-NN ran in process, asking for key
+      // fields only, needs nothing from Neo4j: no transaction. In automatic mode that was an
+      // empty round trip per region, two with the style-robust list.
+      return merged(query, { bm25: [], pool: [], ...keyHits(inMemory) });
+    }
     const found = await this.graph.read('candidates', async (tx) => ({
       bm25: textQuery
         ? await searchFullText(tx, 'entity_text', textQuery, { limit, domain, projection })
@@ -348,13 +354,36 @@ async function resolveHits<E extends EntityKey>(
   denseImageRobust: CosineHits<E>;
 }> {
   const lists = [hits.denseText, hits.denseImage, hits.denseImageRobust];
-  let records: ReadonlyMap<string, E>;
-  if ((projection as EntityProjection<unknown>) === ENTITY_KEY) {
-    records = new Map(lists.flat().map((hit) => [hit.entity.id, hit.entity as E]));
-  } else {
-    const ids = [...new Set(lists.flat().map((hit) => hit.entity.id))];
-    records = ids.length > 0 ? await findEntitiesAs(tx, ids, projection) : new Map();
-  }
+  if (isKeyProjection(projection)) return keyHits<E>(hits);
+  const ids = [...new Set(lists.flat().map((hit) => hit.entity.id))];
+  const records = ids.length > 0 ? await findEntitiesAs(tx, ids, projection) : new Map<string, E>();
+  return hitsAs(lists, records);
+}
+
+function isKeyProjection<E extends EntityKey>(projection: EntityProjection<E>): boolean {
+  return (projection as EntityProjection<unknown>) === ENTITY_KEY;
+}
+
+/** In-memory hits as key records: the index holds the key fields, so no query is needed. */
+function keyHits<E extends EntityKey>(
+  hits: InMemoryHits,
+): {
+  denseText: CosineHits<E>;
+  denseImage: CosineHits<E>;
+  denseImageRobust: CosineHits<E>;
+} {
+  const lists = [hits.denseText, hits.denseImage, hits.denseImageRobust];
+  return hitsAs(lists, new Map(lists.flat().map((hit) => [hit.entity.id, hit.entity as E])));
+}
+
+function hitsAs<E extends EntityKey>(
+  lists: readonly (readonly DenseHit[])[],
+  records: ReadonlyMap<string, E>,
+): {
+  denseText: CosineHits<E>;
+  denseImage: CosineHits<E>;
+  denseImageRobust: CosineHits<E>;
+} {
   const [denseText, denseImage, denseImageRobust] = lists.map((list) =>
     list.flatMap((hit) => {
       const entity = records.get(hit.entity.id);

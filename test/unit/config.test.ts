@@ -66,7 +66,12 @@ describe('parseConfig: defaults', () => {
         candidateVectorCache: 100_000,
       },
       vectors: { search: 'neo4j', pollMs: 1000, loadPageSize: 500 },
-      linking: { mentionOverlap: 'longest-first', maxProposedRegions: 10, contrastProposals: true },
+      linking: {
+        mentionOverlap: 'longest-first',
+        maxProposedRegions: 10,
+        contrastProposals: true,
+        proposalOcrMinSide: 320,
+      },
       limits: {
         maxBatchSize: 100,
         maxPageSize: 200,
@@ -145,6 +150,16 @@ describe('parseConfig: linking', () => {
     ).toBe('source-first');
     expect(() => parseConfig({ POLYLINK_MENTION_OVERLAP: 'shortest' }, CWD)).toThrow(
       /POLYLINK_MENTION_OVERLAP/,
+    );
+  });
+
+  it("reads the proposals' OCR input floor from POLYLINK_PROPOSAL_OCR_MIN_SIDE (default 320)", () => {
+    expect(parseConfig({}, CWD).linking.proposalOcrMinSide).toBe(320);
+    expect(
+      parseConfig({ POLYLINK_PROPOSAL_OCR_MIN_SIDE: '736' }, CWD).linking.proposalOcrMinSide,
+    ).toBe(736);
+    expect(() => parseConfig({ POLYLINK_PROPOSAL_OCR_MIN_SIDE: '-1' }, CWD)).toThrow(
+      /POLYLINK_PROPOSAL_OCR_MIN_SIDE/,
     );
   });
 

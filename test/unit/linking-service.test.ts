@@ -31,7 +31,12 @@ function service(models: LinkingModels | null): LinkingService {
       },
       limits: { ...parseConfig({}).limits, maxBatchSize: 1, maxPageSize: 10, maxCandidates: 100 },
       models: { candidateVectorCache: 0 },
-      linking: { mentionOverlap: 'longest-first', maxProposedRegions: 5, contrastProposals: true },
+      linking: {
+        mentionOverlap: 'longest-first',
+        maxProposedRegions: 5,
+        contrastProposals: true,
+        proposalOcrMinSide: 320,
+      },
     },
     publicBaseUrl: 'http://127.0.0.1:4000',
     logger: createLogger('silent'),

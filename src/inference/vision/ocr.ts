@@ -108,11 +108,19 @@ export class OcrReader {
   constructor(
     private readonly detector: ModelSession,
     private readonly recognizer: ModelSession,
-    dictionary: string,
+    private readonly dictionary: string,
     options: Partial<OcrOptions> = {},
   ) {
     this.options = { ...DEFAULT_OCR_OPTIONS, ...options };
     this.charset = ctcCharset(dictionary);
+  }
+
+  /** A reader over the same sessions with other options; release the sessions through this one. */
+  withOptions(options: Partial<OcrOptions>): OcrReader {
+    return new OcrReader(this.detector, this.recognizer, this.dictionary, {
+      ...this.options,
+      ...options,
+    });
   }
 
   static async load(
