@@ -20,6 +20,12 @@ import type { LinkingModels } from './linking/linking-models.js';
 import { onnxMatMulScorer } from './vectors/row-scorer.js';
 import { VectorSync } from './vectors/vector-sync.js';
 
+/**
+ * Live rows from which a kind of vector is searched in two stages (an int8 scan, then exact
+ * float32 rescoring; same hits). Below it one float32 scan is as fast (bench/results/knn-scale.md).
+ */
+const TWO_STAGE_MIN_ROWS = 20_000;
+
 /** What every entry point (HTTP service, CLI commands) runs on: one driver, one set of models. */
 export interface Backend {
   readonly graph: Graph;
@@ -101,6 +107,7 @@ export async function openBackend(
           pollMs: config.vectors.pollMs,
           pageSize: config.vectors.loadPageSize,
           scorer: await onnxMatMulScorer(logger),
+          quantisedScan: { minRows: TWO_STAGE_MIN_ROWS },
         });
         await vectors.load();
         vectors.start();

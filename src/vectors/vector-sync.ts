@@ -13,6 +13,7 @@ import {
   DenseVectorIndex,
   type DenseHit,
   type DenseQuery,
+  type QuantisedScanOptions,
   type VectorKind,
 } from './dense-index.js';
 import type { RowScorer } from './row-scorer.js';
@@ -43,8 +44,10 @@ import type { RowScorer } from './row-scorer.js';
  * `tombstoneRetentionMs` (default 1 h); a replica that has not polled successfully for longer
  * than that reloads everything instead of trusting the tombstones.
  *
- * Memory: per vector 4 bytes per dimension plus the row's owner and image reference; per entity
- * its key fields (id, name, aliases, content hash). `stats()` reports the matrices' bytes.
+ * Memory: per vector 4 bytes per dimension plus the row's owner and image reference, and with the
+ * two-stage search 1 byte per dimension and 28 bytes more; per entity its key fields (id, name,
+ * aliases, content hash). `stats()` reports the matrices' bytes. The matrices are fitted to the
+ * rows after a full load, and grow by doubling from there.
  */
 
 export interface VectorSyncOptions {
@@ -58,6 +61,8 @@ export interface VectorSyncOptions {
   readonly tombstoneRetentionMs?: number;
   /** How row scores are computed (ONNX Runtime's MatMul in the service; JS by default). */
   readonly scorer?: RowScorer;
+  /** Two-stage search of large matrices (int8 scan, exact float32 rescoring); off by default. */
+  readonly quantisedScan?: QuantisedScanOptions;
 }
 
 export interface LoadReport {
@@ -121,6 +126,8 @@ export class VectorSync implements DenseSearch {
       if (rows.length < pageSize) break;
       afterId = rows[rows.length - 1]!.id;
     }
+    // Growth doubles the matrices: at 100,000 entities that left ~180 MB unused.
+    index.fitToSize();
     this.index = index;
     this.version = version;
     this.lastSyncAt = syncedAt;
@@ -136,8 +143,11 @@ export class VectorSync implements DenseSearch {
   }
 
   private newIndex(): DenseVectorIndex {
-    const { dimensions, scorer } = this.options;
-    return new DenseVectorIndex(dimensions, scorer ? { scorer } : {});
+    const { dimensions, scorer, quantisedScan } = this.options;
+    return new DenseVectorIndex(dimensions, {
+      ...(scorer ? { scorer } : {}),
+      ...(quantisedScan ? { quantisedScan } : {}),
+    });
   }
 
   /** Starts polling for other replicas' writes every `pollMs`. */
