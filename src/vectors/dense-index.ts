@@ -133,11 +133,6 @@ class VectorMatrix {
     return this.data.subarray(row * this.dimension, (row + 1) * this.dimension);
   }
 
-  /** Drops the capacity past the rows held (after a bulk load; appending grows it again). */
-  fit(): void {
-    if (this.capacity > Math.max(this.rows, 1)) this.grow(Math.max(this.rows, 1));
-  }
-
   private grow(capacity: number): void {
     const data = new Float32Array(capacity * this.dimension);
     data.set(this.data.subarray(0, this.rows * this.dimension));
@@ -188,11 +183,6 @@ interface Slot {
   key: EntityKey;
   domain: number;
   rows: Record<VectorKind, number[]>;
-}
-
-/** Ranking of hits: higher cosine first, then smaller entity id (Neo4j's `ORDER BY score DESC, e.id`). */
-function better(aScore: number, aId: string, bScore: number, bId: string): boolean {
-  return aScore > bScore || (aScore === bScore && aId < bId);
 }
 
 export class DenseVectorIndex {
@@ -274,14 +264,6 @@ export class DenseVectorIndex {
     return true;
   }
 
-  /**
-   * Gives back the matrices' spare capacity, for after a bulk load (growth doubles a matrix, so up
-   * to half of it would otherwise stay unused; appends grow it again as before).
-   */
-  fitToSize(): void {
-    for (const matrix of this.matrices.values()) matrix.fit();
-  }
-
   /** Empties the index (a full reload follows). */
   clear(): void {
     for (const id of [...this.slotById.keys()]) this.remove(id);
@@ -325,6 +307,7 @@ export class DenseVectorIndex {
             scorer,
             dot,
           });
+          if (hits === 'scan-all') break;
           if (hits) return hits;
         }
       }
@@ -347,18 +330,24 @@ export class DenseVectorIndex {
    * U_e < T cannot be in the top `limit`; of the others, a row with a_r + b_r < L_e cannot be (or
    * tie with) its entity's best row. Stage 2 scores the remaining rows in float32, with the
    * scorer that scores them in the one-stage search, and ranks them as it does. Null: rows died or
-   * moved meanwhile.
+   * moved meanwhile; 'scan-all': a quarter of the rows or more would be rescored, and one float32
+   * scan costs less than copying them out.
    */
   private async searchTwoStage(
     matrix: VectorMatrix,
     q: Float32Array,
     quantisedQuery: QuantisedQuery,
     options: { domain: number; limit: number; scorer: RowScorer; dot: Int8BlockDot },
-  ): Promise<DenseHit[] | null> {
+  ): Promise<DenseHit[] | null | 'scan-all'> {
     const { domain, limit, scorer, dot } = options;
     const { rows, mutations } = matrix;
-    const { approx, bound } = await matrix.quantised!.scan(quantisedQuery, rows, dot);
-    if (matrix.mutations !== mutations) return null;
+    const quantised = matrix.quantised!;
+    const scan = await quantised.scan(quantisedQuery, rows, dot);
+    const { approx, bound } = scan;
+    if (matrix.mutations !== mutations) {
+      quantised.release(scan);
+      return null;
+    }
     this.ensureScratch();
     const { lower, upper, slots } = this;
     const { owner } = matrix;
@@ -392,6 +381,8 @@ export class DenseVectorIndex {
       lower[slot] = -Infinity;
       upper[slot] = -Infinity;
     }
+    quantised.release(scan);
+    if (picked.length * 4 >= rows) return 'scan-all';
     const scores = await scorer.scoreRows(matrix.data, q, {
       count: rows,
       dimension: matrix.dimension,
@@ -541,8 +532,14 @@ function topK(
   slots: readonly (Slot | undefined)[],
 ): number[] {
   const heap: number[] = [];
-  const worse = (a: number, b: number) =>
-    better(scores[b]!, slots[b]!.key.id, scores[a]!, slots[a]!.key.id);
+  // The ranking of hits: higher cosine first, then smaller entity id (Neo4j's `ORDER BY score
+  // DESC, e.id`); the ids are read only on a tie (this runs O(n log k) times).
+  const worse = (a: number, b: number) => {
+    const scoreA = scores[a]!;
+    const scoreB = scores[b]!;
+    if (scoreA !== scoreB) return scoreA < scoreB;
+    return slots[a]!.key.id > slots[b]!.key.id;
+  };
   const siftDown = (start: number) => {
     let i = start;
     for (;;) {

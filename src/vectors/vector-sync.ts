@@ -46,8 +46,9 @@ import type { RowScorer } from './row-scorer.js';
  *
  * Memory: per vector 4 bytes per dimension plus the row's owner and image reference, and with the
  * two-stage search 1 byte per dimension and 28 bytes more; per entity its key fields (id, name,
- * aliases, content hash). `stats()` reports the matrices' bytes. The matrices are fitted to the
- * rows after a full load, and grow by doubling from there.
+ * aliases, content hash). `stats()` reports the matrices' bytes, capacity included; the capacity
+ * that doubling leaves unused is never written, so it takes address space, not resident memory
+ * (bench/results/knn-scale.md: fitting the matrices after the load left RSS as it was).
  */
 
 export interface VectorSyncOptions {
@@ -126,8 +127,6 @@ export class VectorSync implements DenseSearch {
       if (rows.length < pageSize) break;
       afterId = rows[rows.length - 1]!.id;
     }
-    // Growth doubles the matrices: at 100,000 entities that left ~180 MB unused.
-    index.fitToSize();
     this.index = index;
     this.version = version;
     this.lastSyncAt = syncedAt;

@@ -426,16 +426,4 @@ describe('DenseVectorIndex two-stage search (int8 scan, float32 rescoring)', () 
       }
     }
   });
-
-  it('gives back spare capacity after a bulk load and grows again', async () => {
-    const index = new DenseVectorIndex({ text: 4 });
-    for (let i = 0; i < 1500; i += 1) index.upsert(entity(`e${i}`, { text: unit(1, i, 0, 1) }));
-    const before = index.stats().matrixBytes;
-    index.fitToSize();
-    const after = index.stats().matrixBytes;
-    expect(after).toBeLessThan(before);
-    index.upsert(entity('new', { text: unit(0, 0, 1, 0) }));
-    const hits = await index.search('text', { vector: unit(0, 0, 1, 0), limit: 1, domain: null });
-    expect(ids(hits)).toEqual(['new']);
-  });
 });
