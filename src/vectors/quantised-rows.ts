@@ -184,10 +184,13 @@ export class QuantisedRows {
     const { scale: t, l1, l2, residualL2 } = query;
     const halfL1 = l1 / 2;
     const { scale, errorL2, roundedL2, sums } = this;
+    // Compaction during an await below rebuilds the blocks (the search then starts again); the
+    // old ones stay readable through this copy of the list.
+    const blocks = [...this.blocks];
     for (let b = 0; b * BLOCK_ROWS < rows; b += 1) {
       const columns = Math.min(BLOCK_ROWS, rows - b * BLOCK_ROWS);
       // The whole block is one contiguous d × BLOCK_ROWS matrix; columns past `rows` are unused.
-      const dots = await dot.dot(this.blocks[b]!, BLOCK_ROWS, d, query.values);
+      const dots = await dot.dot(blocks[b]!, BLOCK_ROWS, d, query.values);
       const first = b * BLOCK_ROWS;
       for (let c = 0; c < columns; c += 1) {
         const r = first + c;

@@ -403,6 +403,31 @@ describe('DenseVectorIndex two-stage search (int8 scan, float32 rescoring)', () 
     }
   });
 
+  it('starts again when rows die or move while it awaits its scores', async () => {
+    const d = 8;
+    const entities = adversarial(d, 600, 12);
+    const index = new DenseVectorIndex(
+      { image: d },
+      { minDeadRows: 16, quantisedScan: { minRows: 0 } },
+    );
+    for (const e of entities) index.upsert(e);
+    const query = {
+      vector: entities[3]!.images[0]!.vector as Float32Array,
+      limit: 20,
+      domain: null,
+    };
+    const pending = index.search('image', query);
+    // Removing half the entities while the first stage is awaited, then adding one, compacts.
+    for (const e of entities.filter((_, i) => i % 2 === 1)) index.remove(e.key.id);
+    index.upsert(
+      entity('e9998', { images: [{ sha256: 'new', vector: unit(1, 0, 0, 0, 0, 0, 0, 0) }] }),
+    );
+    expect(index.stats().rows.image.dead).toBe(0);
+    const hits = await pending;
+    expect(hits).toEqual(await index.search('image', query));
+    expect(hits.every((hit) => Number(hit.entity.id.slice(1)) % 2 === 0)).toBe(true);
+  });
+
   it('bounds the error of every approximate score', async () => {
     const next = random(11);
     for (const d of [5, 384, 1280]) {
