@@ -17,14 +17,26 @@
  * float64 arithmetic that computes it. Every row whose score could reach the k-th best is then
  * rescored in float32 by the index (see DenseVectorIndex.search).
  *
- * Layout: blocks of `BLOCK_ROWS` rows stored dimension-major (the block is a d × BLOCK_ROWS
+ * Layout: blocks of up to `BLOCK_ROWS` rows stored dimension-major (a block is a d × width
  * matrix), so that a block is the right-hand side of one `query (1 × d) × block (d × B)` product,
  * the shape in which ONNX Runtime's integer GEMM (MLAS) runs fast; a matrix-times-vector with the
- * rows as the left-hand side is ~4x slower there (bench/results/knn-scale.md). Appending never
- * moves rows; compaction rebuilds.
+ * rows as the left-hand side is ~4x slower there (bench/results/knn-scale.md). Blocks are wide
+ * because each ONNX Runtime call costs scheduling: 98,304 rows of 1,280 took 11.3 ms p50 in blocks of
+ * 8,192 and 6.2 ms in one call (load 7.5). The last block widens by doubling (a copy of it);
+ * compaction rebuilds them all.
  */
 
-export const BLOCK_ROWS = 8192;
+export const BLOCK_ROWS = 65_536;
+/**
+ * The last block's width starts here and doubles as rows arrive (each doubling copies it once), so
+ * that a scan reads at most twice the rows the block holds.
+ */
+const FIRST_BLOCK_WIDTH = 1024;
+
+interface Block {
+  readonly data: Int8Array;
+  readonly width: number;
+}
 const UNIT_ROUNDOFF = 2 ** -24;
 /** Room for the float64 rounding of the bound's own arithmetic. */
 const WIDEN = 1 + 2 ** -20;
@@ -101,7 +113,7 @@ export interface ScanResult {
 }
 
 export class QuantisedRows {
-  private readonly blocks: Int8Array[] = [];
+  private readonly blocks: Block[] = [];
   /** Per row: s_r, ‖e_r‖₂, ‖s_r·m̂_r‖₂ (Infinity: a row that is not finite, always rescored). */
   private scale = new Float64Array(0);
   private errorL2 = new Float64Array(0);
@@ -121,11 +133,14 @@ export class QuantisedRows {
   append(row: Float32Array): void {
     const d = this.dimension;
     const r = this.rows;
-    if (r === this.scale.length) this.growStats(Math.max(BLOCK_ROWS, this.scale.length * 2));
+    if (r === this.scale.length) this.growStats(Math.max(FIRST_BLOCK_WIDTH, this.scale.length * 2));
     const blockIndex = Math.floor(r / BLOCK_ROWS);
-    if (blockIndex === this.blocks.length) this.blocks.push(new Int8Array(d * BLOCK_ROWS));
-    const block = this.blocks[blockIndex]!;
     const column = r % BLOCK_ROWS;
+    if (blockIndex === this.blocks.length) {
+      this.blocks.push({ data: new Int8Array(d * FIRST_BLOCK_WIDTH), width: FIRST_BLOCK_WIDTH });
+    }
+    if (column === this.blocks[blockIndex]!.width) this.widen(blockIndex);
+    const { data: block, width } = this.blocks[blockIndex]!;
     let max = 0;
     let finite = true;
     for (let i = 0; i < d; i += 1) {
@@ -139,7 +154,7 @@ export class QuantisedRows {
     let sum = 0;
     for (let i = 0; i < d; i += 1) {
       const q = finite && s > 0 ? Math.max(-127, Math.min(127, Math.round(row[i]! / s))) : 0;
-      block[i * BLOCK_ROWS + column] = q;
+      block[i * width + column] = q;
       sum += q;
       const e = row[i]! - s * q;
       error += e * e;
@@ -160,7 +175,7 @@ export class QuantisedRows {
 
   get bytes(): number {
     return (
-      this.blocks.length * this.dimension * BLOCK_ROWS +
+      this.blocks.reduce((bytes, block) => bytes + block.data.byteLength, 0) +
       this.scale.byteLength +
       this.errorL2.byteLength +
       this.roundedL2.byteLength +
@@ -189,8 +204,9 @@ export class QuantisedRows {
     const blocks = [...this.blocks];
     for (let b = 0; b * BLOCK_ROWS < rows; b += 1) {
       const columns = Math.min(BLOCK_ROWS, rows - b * BLOCK_ROWS);
-      // The whole block is one contiguous d × BLOCK_ROWS matrix; columns past `rows` are unused.
-      const dots = await dot.dot(blocks[b]!, BLOCK_ROWS, d, query.values);
+      // The whole block is one contiguous d × width matrix; columns past `rows` are unused.
+      const { data, width } = blocks[b]!;
+      const dots = await dot.dot(data, width, d, query.values);
       const first = b * BLOCK_ROWS;
       for (let c = 0; c < columns; c += 1) {
         const r = first + c;
@@ -209,6 +225,16 @@ export class QuantisedRows {
   /** Hands a scan's arrays back for the next scan (the caller reads them no more). */
   release(result: ScanResult): void {
     this.spare.push(result);
+  }
+
+  /** Doubles the last block's width: one copy of it, the new block replacing it in the list. */
+  private widen(index: number): void {
+    const d = this.dimension;
+    const { data, width } = this.blocks[index]!;
+    const next = Math.min(BLOCK_ROWS, width * 2);
+    const wider = new Int8Array(d * next);
+    for (let i = 0; i < d; i += 1) wider.set(data.subarray(i * width, (i + 1) * width), i * next);
+    this.blocks[index] = { data: wider, width: next };
   }
 
   private growStats(capacity: number): void {

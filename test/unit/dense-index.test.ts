@@ -403,6 +403,19 @@ describe('DenseVectorIndex two-stage search (int8 scan, float32 rescoring)', () 
     }
   });
 
+  it("agrees past the int8 copy's first block of 65,536 rows", async () => {
+    const next = random(21);
+    const entities = Array.from({ length: 70_000 }, (_, i) =>
+      entity(`e${String(i).padStart(5, '0')}`, {
+        images: [{ sha256: `s${i}`, vector: unit(next(), next(), next()) }],
+        domain: i % 2 ? 'x' : 'y',
+      }),
+    );
+    const queries = [unit(1, 2, 3), entities[69_999]!.images[0]!.vector as Float32Array];
+    const stats = await expectIdentical(jsScorer, 3, { entities, queries }, { limits: [5, 100] });
+    expect(stats.twoStage.searches).toBeGreaterThan(0);
+  });
+
   it('starts again when rows die or move while it awaits its scores', async () => {
     const d = 8;
     const entities = adversarial(d, 600, 12);
