@@ -121,7 +121,7 @@ const MATMUL_ONNX = Buffer.from(
  * keeps the lists exact and updates trivial. At 30,000 rows (synthetic past the real ones) it is
  * 12.6 ms against 7.3 ms for usearch's exact scan and 7.7 ms for hnswlib-node. Past 20,000 rows the
  * index scans an int8 copy first (`int8` below, src/vectors/quantised-rows.ts) and scores only the
- * rows that can matter here (`scoreRows`): 15.7 ms against 27.6 at 100,000 image rows, load 8
+ * rows that can matter here (`scoreRows`): 13.6 ms against 24.8 at 100,000 image rows, load 8
  * (bench/results/knn-scale.md).
  */
 export async function onnxMatMulScorer(logger: Logger): Promise<RowScorer> {
