@@ -216,7 +216,8 @@ export class QuantisedRows {
         const a = s === Infinity ? 0 : s * t * (dots[c]! - 128 * sums[r]!);
         const raw = Math.min(e * l2, s * halfL1) + m * residualL2 + gamma * (m + e) * l2;
         approx[r] = a;
-        bound[r] = raw * WIDEN + 2 ** -40 * (1 + Math.abs(a));
+        // A row with a value that is not finite is always rescored (its bound would be NaN).
+        bound[r] = s === Infinity ? Infinity : raw * WIDEN + 2 ** -40 * (1 + Math.abs(a));
       }
     }
     return result;

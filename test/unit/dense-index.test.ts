@@ -416,6 +416,24 @@ describe('DenseVectorIndex two-stage search (int8 scan, float32 rescoring)', () 
     expect(stats.twoStage.searches).toBeGreaterThan(0);
   });
 
+  it('rescores rows with values that are not finite rather than pruning them', async () => {
+    const d = 6;
+    const entities = adversarial(d, 300, 13);
+    const broken = (value: number) =>
+      Float32Array.from({ length: d }, (_, i) => (i === 2 ? value : 0.4));
+    entities.push(
+      entity('nan', { images: [{ sha256: 'nan', vector: broken(Number.NaN) }] }),
+      entity('inf', {
+        images: [
+          { sha256: 'inf', vector: broken(Infinity) },
+          { sha256: 'ok', vector: unit(1, 1, 1, 1, 1, 1) },
+        ],
+      }),
+    );
+    const queries = [unit(1, 1, 1, 1, 1, 1), unit(1, 0, 2, 0, 0, 0)];
+    await expectIdentical(jsScorer, d, { entities, queries }, { limits: [1, 5, 40] });
+  });
+
   it('starts again when rows die or move while it awaits its scores', async () => {
     const d = 8;
     const entities = adversarial(d, 600, 12);
