@@ -72,12 +72,17 @@ const { values } = parseArgs({
     'link-sample': { type: 'string', default: '30' },
     'reencode-subset': { type: 'string', default: '500' },
     'batch-size': { type: 'string', default: '50' },
+    /** knn-only: keep int8 copies (two-stage search), noise on the grown image vectors. */
+    quantised: { type: 'string', default: '1' },
+    sigma: { type: 'string', default: '0.05' },
     /** Internal: a child process that times createApp in one vector mode and prints JSON. */
     'startup-child': { type: 'string' },
     out: { type: 'string', default: path.join(PROJECT_ROOT, 'bench/results') },
   },
 });
 const N = Number(values.n);
+const quantised = values.quantised !== '0';
+const sigma = Number(values.sigma);
 const instance = parseInstance(values.instance);
 const workDir = path.join(PROJECT_ROOT, `var/eval/scale-${N}`);
 const kbFile = path.join(workDir, 'kb.jsonl');
@@ -781,6 +786,7 @@ async function knnOnlyPhase(): Promise<void> {
     afterId = page[page.length - 1]!.id;
   }
   await graph.close();
+  const realEntities = rows.length;
   const textD = rows.find((r) => r.text)?.text?.length ?? 0;
   const imageD = rows.flatMap((r) => r.images).find((i) => i.vector)!.vector!.length;
   const robustD = rows.flatMap((r) => r.images).find((i) => i.robust)?.robust?.length;
@@ -788,13 +794,19 @@ async function knnOnlyPhase(): Promise<void> {
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
   const scorer = await onnxMatMulScorer(createLogger('silent'));
+  // As the service has it (src/backend.ts), but mutable: minRows = Infinity turns the two-stage
+  // search off for the one-stage timings.
+  const twoStage = { minRows: 0, kinds: ['image' as const] };
   const index = new DenseVectorIndex(
     {
       ...(textD ? { text: textD } : {}),
       image: imageD,
       ...(robustD ? { imageRobust: robustD } : {}),
     },
-    { scorer },
+    {
+      scorer,
+      ...(quantised ? { quantisedScan: twoStage } : {}),
+    },
   );
   const g = gaussian(7);
   const started = performance.now();
@@ -812,8 +824,8 @@ async function knnOnlyPhase(): Promise<void> {
       text: real || !base.text ? base.text : perturb(base.text, 0.02, g),
       images: base.images.map((i, j) => ({
         sha256: real ? i.sha256 : `${n}-${j}`,
-        vector: real || !i.vector ? i.vector : perturb(i.vector, 0.05, g),
-        robust: real || !i.robust ? i.robust : perturb(i.robust, 0.05, g),
+        vector: real || !i.vector ? i.vector : perturb(i.vector, sigma, g),
+        robust: real || !i.robust ? i.robust : perturb(i.robust, sigma, g),
       })),
     });
   }
@@ -826,30 +838,56 @@ async function knnOnlyPhase(): Promise<void> {
   global.gc?.();
   const rssAfter = process.memoryUsage().rss;
   const k = Number(values.k);
-  const times: Record<string, number[]> = { image: [], text: [] };
-  for (const q of queries.slice(0, 10))
-    await index.search('image', { vector: q, limit: k, domain: null });
-  for (const q of queries) {
+  const times: Record<'oneStage' | 'twoStage', number[]> = { oneStage: [], twoStage: [] };
+  let identical = 0;
+  const search = async (mode: 'oneStage' | 'twoStage', q: Float32Array) => {
+    twoStage.minRows = mode === 'twoStage' ? 0 : Infinity;
     const t = performance.now();
-    await index.search('image', { vector: q, limit: k, domain: null });
-    times.image!.push(performance.now() - t);
+    const hits = await index.search('image', { vector: q, limit: k, domain: null });
+    return { hits, ms: performance.now() - t };
+  };
+  const modes = quantised ? (['oneStage', 'twoStage'] as const) : (['oneStage'] as const);
+  for (const q of queries.slice(0, 10)) for (const mode of modes) await search(mode, q);
+  const warm = index.stats().twoStage;
+  // Interleaved, so that both see the same load of the shared machine.
+  for (const q of queries) {
+    const results = [];
+    for (const mode of modes) {
+      const { hits, ms } = await search(mode, q);
+      times[mode].push(ms);
+      results.push(JSON.stringify(hits));
+    }
+    if (results.length === 2 && results[0] === results[1]) identical += 1;
   }
+  const stats = index.stats();
+  const rescoredRows = stats.twoStage.rescoredRows - warm.rescoredRows;
   const report = {
     date: new Date().toISOString(),
     n: N,
     machine: benchMachine(),
-    what: `in-process k-NN only: the index of src/vectors (ONNX MatMul scorer) filled with ${N} entities, the graph's stored vectors (the 10k graph) re-used with Gaussian noise (sigma 0.05 image, 0.02 text) for the rows past them. Nothing registered through the service, no Neo4j at this size.`,
-    stats: index.stats(),
+    what: `in-process k-NN only: the index of src/vectors (ONNX MatMul scorer) filled with ${N} entities: the ${realEntities} of instance ${instance.NEO4J_INSTANCE}, then copies of them with Gaussian noise (sigma ${sigma} a dimension on image and robust vectors, 0.02 on text; synthetic, latency and memory only). Nothing registered through the service, no Neo4j at this size.`,
+    options: { quantised, sigma },
+    stats,
     buildMs: round(buildMs),
     rssBytes: { beforeIndex: rssBefore, afterIndex: rssAfter, delta: rssAfter - rssBefore },
-    knnImage: { k, ...dist(times.image!), load: loadavg() },
+    knnImage: {
+      k,
+      oneStage: { ...dist(times.oneStage), load: loadavg() },
+      ...(quantised
+        ? {
+            twoStage: {
+              ...dist(times.twoStage),
+              rescoredRowsPerQuery: round(rescoredRows / queries.length),
+              identicalToOneStage: `${identical}/${queries.length}`,
+            },
+          }
+        : {}),
+    },
   };
   await scorer.close();
   log(JSON.stringify(report));
-  await writeFile(
-    path.join(values.out, `scale-${N}-knn.json`),
-    `${JSON.stringify(report, null, 2)}\n`,
-  );
+  const name = `scale-${N}-knn${quantised ? '-two-stage' : ''}${sigma !== 0.05 ? `-sigma${sigma}` : ''}`;
+  await writeFile(path.join(values.out, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
 }
 
 // --- phase: reencode-all (every stale vector of the graph, e.g. after a new bundle) -------------
@@ -904,7 +942,12 @@ async function reportPhase(): Promise<void> {
   const runs: [number, R][] = [];
   for (const size of sizes) {
     const file = path.join(values.out, `scale-${size}.json`);
-    if (existsSync(file)) runs.push([size, JSON.parse(await readFile(file, 'utf8')) as R]);
+    if (!existsSync(file)) continue;
+    const run = JSON.parse(await readFile(file, 'utf8')) as R;
+    // The in-process k-NN alone (--phase knn-only), measured apart from the service.
+    const knnOnly = path.join(values.out, `scale-${size}-knn-two-stage.json`);
+    if (existsSync(knnOnly)) run.knnOnly = JSON.parse(await readFile(knnOnly, 'utf8')) as R;
+    runs.push([size, run]);
   }
   const mib = (b: unknown) =>
     typeof b === 'number' ? `${round(b / 2 ** 20)} MiB` : 'not measured';
@@ -928,6 +971,11 @@ async function reportPhase(): Promise<void> {
     ),
     row('registration with images, entities/s', (r) => r.import?.registration?.entitiesPerSecond),
     row('k-NN image, in process (k=1000)', (r) => ms(r.knn?.memory)),
+    row('k-NN image, in process alone, one-stage / two-stage (k=1000, p50)', (r) =>
+      r.knnOnly
+        ? `${r.knnOnly.knnImage.oneStage.p50Ms} / ${r.knnOnly.knnImage.twoStage.p50Ms} (${r.knnOnly.date.slice(0, 10)}, load ${r.knnOnly.knnImage.oneStage.load[0]})`
+        : undefined,
+    ),
     row('k-NN image, Neo4j vector index (k=1000)', (r) => ms(r.knn?.neo4jIndex)),
     row('ratio Neo4j / in process (p50)', (r) => r.knn?.ratioNeo4jOverMemoryP50),
     row('recall@100 of Neo4j HNSW vs exact, %', (r) => r.knn?.recallAt100Neo4jVsExact),

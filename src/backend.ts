@@ -20,6 +20,14 @@ import type { LinkingModels } from './linking/linking-models.js';
 import { onnxMatMulScorer } from './vectors/row-scorer.js';
 import { VectorSync } from './vectors/vector-sync.js';
 
+/**
+ * Live rows from which the image vectors are searched in two stages (an int8 scan, then exact
+ * float32 rescoring; same hits). Below it one float32 scan is as fast (bench/results/knn-scale.md).
+ * Only the 1,280-d image kind: its int8 copy costs ~1.3 KB a row of resident memory, and the
+ * 384-d text and 256-d robust scans are 3-5x cheaper to begin with.
+ */
+const TWO_STAGE_MIN_ROWS = 20_000;
+
 /** What every entry point (HTTP service, CLI commands) runs on: one driver, one set of models. */
 export interface Backend {
   readonly graph: Graph;
@@ -101,6 +109,7 @@ export async function openBackend(
           pollMs: config.vectors.pollMs,
           pageSize: config.vectors.loadPageSize,
           scorer: await onnxMatMulScorer(logger),
+          quantisedScan: { minRows: TWO_STAGE_MIN_ROWS, kinds: ['image'] },
         });
         await vectors.load();
         vectors.start();

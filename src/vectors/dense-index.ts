@@ -1,4 +1,11 @@
 import type { EntityKey } from '../neo4j/entity-repository.js';
+import {
+  jsInt8BlockDot,
+  QuantisedRows,
+  quantiseQuery,
+  type Int8BlockDot,
+  type QuantisedQuery,
+} from './quantised-rows.js';
 import { jsScorer, type RowScorer } from './row-scorer.js';
 
 /**
@@ -14,6 +21,11 @@ import { jsScorer, type RowScorer } from './row-scorer.js';
  * of each (an image hit is an entity hit, best image per entity). Replacing or removing an entity
  * marks its rows dead; dead rows are skipped by the search and reclaimed by compaction once they
  * are a quarter of the matrix.
+ *
+ * Large matrices (option `quantisedScan`) are searched in two stages with the same result, bit
+ * for bit: an int8 copy of the rows (src/vectors/quantised-rows.ts) gives every row an
+ * approximate score with a proven error bound, and only the rows whose score could reach the
+ * k-th best entity, or be their entity's best row, are scored in float32 by the scorer.
  */
 
 export type VectorKind = 'text' | 'image' | 'imageRobust';
@@ -47,12 +59,26 @@ export interface DenseQuery {
   readonly domain: string | null;
 }
 
+/** Two-stage search of large matrices (see the class comment). */
+export interface QuantisedScanOptions {
+  /** Live rows from which a kind is searched in two stages; below it one float32 scan is faster. */
+  readonly minRows: number;
+  /** The integer products of the first stage (the scorer's own when it has one, else plain JS). */
+  readonly dot?: Int8BlockDot;
+  /** Which kinds keep an int8 copy (all by default). */
+  readonly kinds?: readonly VectorKind[];
+}
+
 /** What the index holds and how much memory its matrices take. */
 export interface DenseIndexStats {
   readonly entities: number;
   readonly rows: Readonly<Record<VectorKind, { live: number; dead: number; dimension: number }>>;
   /** Bytes of the matrices and row bookkeeping (allocated capacity, not only live rows). */
   readonly matrixBytes: number;
+  /** Of `matrixBytes`, the int8 copies of the two-stage search. */
+  readonly quantisedBytes: number;
+  /** Two-stage searches so far and the rows their second stage scored in float32. */
+  readonly twoStage: { readonly searches: number; readonly rescoredRows: number };
 }
 
 const INITIAL_ROWS = 1024;
@@ -66,8 +92,13 @@ class VectorMatrix {
   dead = 0;
   /** Incremented when rows move (compaction): a search that awaited its scores across it retries. */
   generation = 0;
+  /** Incremented when a row dies or moves: the two-stage search needs the rows as they were. */
+  mutations = 0;
 
-  constructor(readonly dimension: number) {
+  constructor(
+    readonly dimension: number,
+    readonly quantised: QuantisedRows | null,
+  ) {
     this.data = new Float32Array(INITIAL_ROWS * dimension);
     this.owner = new Int32Array(INITIAL_ROWS);
   }
@@ -83,6 +114,7 @@ class VectorMatrix {
     if (this.rows === this.capacity) this.grow(this.capacity * 2);
     const row = this.rows;
     this.data.set(vector, row * this.dimension);
+    this.quantised?.append(this.row(row));
     this.owner[row] = slot;
     this.sha256[row] = sha256;
     this.rows += 1;
@@ -94,6 +126,11 @@ class VectorMatrix {
     this.owner[row] = -1;
     this.sha256[row] = undefined;
     this.dead += 1;
+    this.mutations += 1;
+  }
+
+  row(row: number): Float32Array {
+    return this.data.subarray(row * this.dimension, (row + 1) * this.dimension);
   }
 
   private grow(capacity: number): void {
@@ -124,11 +161,21 @@ class VectorMatrix {
     this.rows = next;
     this.dead = 0;
     this.generation += 1;
+    this.mutations += 1;
+    if (this.quantised) {
+      this.quantised.reset();
+      for (let row = 0; row < next; row += 1) this.quantised.append(this.row(row));
+    }
     return moved;
   }
 
   get bytes(): number {
-    return this.data.byteLength + this.owner.byteLength + this.sha256.length * 8;
+    return (
+      this.data.byteLength +
+      this.owner.byteLength +
+      this.sha256.length * 8 +
+      (this.quantised?.bytes ?? 0)
+    );
   }
 }
 
@@ -136,11 +183,6 @@ interface Slot {
   key: EntityKey;
   domain: number;
   rows: Record<VectorKind, number[]>;
-}
-
-/** Ranking of hits: higher cosine first, then smaller entity id (Neo4j's `ORDER BY score DESC, e.id`). */
-function better(aScore: number, aId: string, bScore: number, bId: string): boolean {
-  return aScore > bScore || (aScore === bScore && aId < bId);
 }
 
 export class DenseVectorIndex {
@@ -152,6 +194,10 @@ export class DenseVectorIndex {
   /** Per slot, the best score of the current query (scratch, sized with the slots). */
   private best = new Float64Array(0);
   private bestRow = new Int32Array(0);
+  /** Per slot, the highest approximate score ± bound of its rows (two-stage scratch). */
+  private upper = new Float64Array(0);
+  private lower = new Float64Array(0);
+  private readonly twoStage = { searches: 0, rescoredRows: 0 };
 
   /**
    * Dimensions per kind; a kind left out (no such encoder) holds nothing and finds nothing.
@@ -159,11 +205,21 @@ export class DenseVectorIndex {
    */
   constructor(
     dimensions: Partial<Record<VectorKind, number>>,
-    private readonly options: { readonly minDeadRows?: number; readonly scorer?: RowScorer } = {},
+    private readonly options: {
+      readonly minDeadRows?: number;
+      readonly scorer?: RowScorer;
+      readonly quantisedScan?: QuantisedScanOptions;
+    } = {},
   ) {
+    const quantisedKinds = options.quantisedScan?.kinds ?? VECTOR_KINDS;
     for (const kind of VECTOR_KINDS) {
       const dimension = dimensions[kind];
-      if (dimension) this.matrices.set(kind, new VectorMatrix(dimension));
+      if (!dimension) continue;
+      const quantised =
+        options.quantisedScan && quantisedKinds.includes(kind)
+          ? new QuantisedRows(dimension)
+          : null;
+      this.matrices.set(kind, new VectorMatrix(dimension, quantised));
     }
   }
 
@@ -237,35 +293,140 @@ export class DenseVectorIndex {
       domain = id;
     }
     const scorer = this.options.scorer ?? jsScorer;
+    const twoStage = this.options.quantisedScan;
+    if (twoStage && matrix.quantised && matrix.rows - matrix.dead >= twoStage.minRows) {
+      const quantisedQuery = quantiseQuery(q);
+      // A zero query scores every row 0: nothing to prune.
+      if (quantisedQuery && quantisedQuery.scale > 0) {
+        const dot = twoStage.dot ?? scorer.int8 ?? jsInt8BlockDot;
+        // Rows that die or move between the stages change the answer: start again, a few times.
+        for (let attempt = 0; attempt < 3; attempt += 1) {
+          const hits = await this.searchTwoStage(matrix, q, quantisedQuery, {
+            domain,
+            limit: query.limit,
+            scorer,
+            dot,
+          });
+          if (hits === 'scan-all') break;
+          if (hits) return hits;
+        }
+      }
+    }
     for (;;) {
       // Rows appended while the scores are computed lie past `rows` and wait for the next search;
       // rows killed meanwhile are skipped below; only compaction moves rows, and then we rescore.
       const { generation, rows } = matrix;
       const scores = await scorer.score(matrix.data, rows, d, q);
       if (matrix.generation === generation) {
-        return this.rank(matrix, scores, { rows, domain, limit: query.limit });
+        return this.rank(matrix, scores, { rows, picked: null, domain, limit: query.limit });
       }
     }
   }
 
-  /** The best row per entity over the scores, filtered by domain, then the top `limit`. */
-  private rank(
+  /**
+   * Stage 1: every row's approximate score a_r ± b_r (int8). For an entity e, L_e and U_e are the
+   * largest a_r − b_r and a_r + b_r over its rows, so its exact score lies in [L_e, U_e]. With T
+   * the `limit`-th largest L_e, at least `limit` entities score T or more, so an entity with
+   * U_e < T cannot be in the top `limit`; of the others, a row with a_r + b_r < L_e cannot be (or
+   * tie with) its entity's best row. Stage 2 scores the remaining rows in float32, with the
+   * scorer that scores them in the one-stage search, and ranks them as it does. Null: rows died or
+   * moved meanwhile; 'scan-all': a quarter of the rows or more would be rescored, and one float32
+   * scan costs less than copying them out.
+   */
+  private async searchTwoStage(
     matrix: VectorMatrix,
-    scores: ArrayLike<number>,
-    { rows, domain, limit }: { rows: number; domain: number; limit: number },
-  ): DenseHit[] {
-    if (this.best.length < this.slots.length) {
-      this.best = new Float64Array(this.slots.length * 2).fill(-Infinity);
-      this.bestRow = new Int32Array(this.slots.length * 2);
+    q: Float32Array,
+    quantisedQuery: QuantisedQuery,
+    options: { domain: number; limit: number; scorer: RowScorer; dot: Int8BlockDot },
+  ): Promise<DenseHit[] | null | 'scan-all'> {
+    const { domain, limit, scorer, dot } = options;
+    const { rows, mutations } = matrix;
+    const quantised = matrix.quantised!;
+    const scan = await quantised.scan(quantisedQuery, rows, dot);
+    const { approx, bound } = scan;
+    if (matrix.mutations !== mutations) {
+      quantised.release(scan);
+      return null;
     }
-    const { best, bestRow, slots } = this;
-    const touched: number[] = [];
+    this.ensureScratch();
+    const { lower, upper, slots } = this;
     const { owner } = matrix;
+    const touched: number[] = [];
     for (let row = 0; row < rows; row += 1) {
       const slot = owner[row]!;
       if (slot < 0) continue;
       if (domain >= 0 && slots[slot]!.domain !== domain) continue;
-      const score = scores[row]!;
+      const low = approx[row]! - bound[row]!;
+      const high = approx[row]! + bound[row]!;
+      if (upper[slot] === -Infinity) touched.push(slot);
+      if (low > lower[slot]!) lower[slot] = low;
+      if (high > upper[slot]!) upper[slot] = high;
+    }
+    let threshold = -Infinity;
+    if (touched.length > limit) {
+      const lowers = new Float64Array(touched.length);
+      touched.forEach((slot, i) => (lowers[i] = lower[slot]!));
+      threshold = kthLargest(lowers, limit);
+    }
+    const picked: number[] = [];
+    for (let row = 0; row < rows; row += 1) {
+      const slot = owner[row]!;
+      if (slot < 0) continue;
+      if (domain >= 0 && slots[slot]!.domain !== domain) continue;
+      if (upper[slot]! < threshold) continue;
+      if (approx[row]! + bound[row]! < lower[slot]!) continue;
+      picked.push(row);
+    }
+    for (const slot of touched) {
+      lower[slot] = -Infinity;
+      upper[slot] = -Infinity;
+    }
+    quantised.release(scan);
+    if (picked.length * 4 >= rows) return 'scan-all';
+    const scores = await scorer.scoreRows(matrix.data, q, {
+      count: rows,
+      dimension: matrix.dimension,
+      picked,
+    });
+    if (matrix.mutations !== mutations) return null;
+    this.twoStage.searches += 1;
+    this.twoStage.rescoredRows += picked.length;
+    return this.rank(matrix, scores, { rows: picked.length, picked, domain, limit });
+  }
+
+  private ensureScratch(): void {
+    if (this.best.length >= this.slots.length) return;
+    const size = this.slots.length * 2;
+    this.best = new Float64Array(size).fill(-Infinity);
+    this.bestRow = new Int32Array(size);
+    this.lower = new Float64Array(size).fill(-Infinity);
+    this.upper = new Float64Array(size).fill(-Infinity);
+  }
+
+  /**
+   * The best row per entity over the scores, filtered by domain, then the top `limit`. `scores[i]`
+   * is the score of row `picked[i]` (rows in ascending order), or of row i without `picked`.
+   */
+  private rank(
+    matrix: VectorMatrix,
+    scores: ArrayLike<number>,
+    {
+      rows,
+      picked,
+      domain,
+      limit,
+    }: { rows: number; picked: readonly number[] | null; domain: number; limit: number },
+  ): DenseHit[] {
+    this.ensureScratch();
+    const { best, bestRow, slots } = this;
+    const touched: number[] = [];
+    const { owner } = matrix;
+    for (let i = 0; i < rows; i += 1) {
+      const row = picked ? picked[i]! : i;
+      const slot = owner[row]!;
+      if (slot < 0) continue;
+      if (domain >= 0 && slots[slot]!.domain !== domain) continue;
+      const score = scores[i]!;
       const current = best[slot]!;
       if (current === -Infinity) touched.push(slot);
       if (score > current) {
@@ -299,7 +460,16 @@ export class DenseVectorIndex {
       };
       matrixBytes += matrix?.bytes ?? 0;
     }
-    return { entities: this.size, rows, matrixBytes: matrixBytes + this.best.byteLength * 1.5 };
+    let quantisedBytes = 0;
+    for (const matrix of this.matrices.values()) quantisedBytes += matrix.quantised?.bytes ?? 0;
+    const scratchBytes = this.best.byteLength * 1.5 + this.lower.byteLength * 2;
+    return {
+      entities: this.size,
+      rows,
+      matrixBytes: matrixBytes + scratchBytes,
+      quantisedBytes,
+      twoStage: { ...this.twoStage },
+    };
   }
 
   private domainId(domain: string): number {
@@ -324,6 +494,33 @@ export class DenseVectorIndex {
   }
 }
 
+/** The k-th largest value (k ≥ 1, k ≤ length), by quickselect; reorders `values`. */
+function kthLargest(values: Float64Array, k: number): number {
+  let left = 0;
+  let right = values.length - 1;
+  const target = k - 1;
+  while (left < right) {
+    const pivot = values[(left + right) >> 1]!;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (values[i]! > pivot) i += 1;
+      while (values[j]! < pivot) j -= 1;
+      if (i <= j) {
+        const swap = values[i]!;
+        values[i] = values[j]!;
+        values[j] = swap;
+        i += 1;
+        j -= 1;
+      }
+    }
+    if (target <= j) right = j;
+    else if (target >= i) left = i;
+    else return values[target]!;
+  }
+  return values[target]!;
+}
+
 /**
  * The `limit` best slots of `candidates` by `scores` (ties: smaller entity id), best first: a
  * bounded min-heap whose root is the worst kept, O(n log k).
@@ -335,8 +532,14 @@ function topK(
   slots: readonly (Slot | undefined)[],
 ): number[] {
   const heap: number[] = [];
-  const worse = (a: number, b: number) =>
-    better(scores[b]!, slots[b]!.key.id, scores[a]!, slots[a]!.key.id);
+  // The ranking of hits: higher cosine first, then smaller entity id (Neo4j's `ORDER BY score
+  // DESC, e.id`); the ids are read only on a tie (this runs O(n log k) times).
+  const worse = (a: number, b: number) => {
+    const scoreA = scores[a]!;
+    const scoreB = scores[b]!;
+    if (scoreA !== scoreB) return scoreA < scoreB;
+    return slots[a]!.key.id > slots[b]!.key.id;
+  };
   const siftDown = (start: number) => {
     let i = start;
     for (;;) {

@@ -13,6 +13,7 @@ import {
   DenseVectorIndex,
   type DenseHit,
   type DenseQuery,
+  type QuantisedScanOptions,
   type VectorKind,
 } from './dense-index.js';
 import type { RowScorer } from './row-scorer.js';
@@ -43,8 +44,11 @@ import type { RowScorer } from './row-scorer.js';
  * `tombstoneRetentionMs` (default 1 h); a replica that has not polled successfully for longer
  * than that reloads everything instead of trusting the tombstones.
  *
- * Memory: per vector 4 bytes per dimension plus the row's owner and image reference; per entity
- * its key fields (id, name, aliases, content hash). `stats()` reports the matrices' bytes.
+ * Memory: per vector 4 bytes per dimension plus the row's owner and image reference, and with the
+ * two-stage search 1 byte per dimension and 28 bytes more; per entity its key fields (id, name,
+ * aliases, content hash). `stats()` reports the matrices' bytes, capacity included; the capacity
+ * that doubling leaves unused is never written, so it takes address space, not resident memory
+ * (bench/results/knn-scale.md: fitting the matrices after the load left RSS as it was).
  */
 
 export interface VectorSyncOptions {
@@ -58,6 +62,8 @@ export interface VectorSyncOptions {
   readonly tombstoneRetentionMs?: number;
   /** How row scores are computed (ONNX Runtime's MatMul in the service; JS by default). */
   readonly scorer?: RowScorer;
+  /** Two-stage search of large matrices (int8 scan, exact float32 rescoring); off by default. */
+  readonly quantisedScan?: QuantisedScanOptions;
 }
 
 export interface LoadReport {
@@ -136,8 +142,11 @@ export class VectorSync implements DenseSearch {
   }
 
   private newIndex(): DenseVectorIndex {
-    const { dimensions, scorer } = this.options;
-    return new DenseVectorIndex(dimensions, scorer ? { scorer } : {});
+    const { dimensions, scorer, quantisedScan } = this.options;
+    return new DenseVectorIndex(dimensions, {
+      ...(scorer ? { scorer } : {}),
+      ...(quantisedScan ? { quantisedScan } : {}),
+    });
   }
 
   /** Starts polling for other replicas' writes every `pollMs`. */

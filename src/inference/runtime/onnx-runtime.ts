@@ -9,10 +9,10 @@ import type { Logger } from '../../logger.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
-export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
 
 export interface Tensor {
-  readonly type: 'float32' | 'int64' | 'int32' | 'uint8';
+  readonly type: 'float32' | 'int64' | 'int32' | 'uint8' | 'int8';
   readonly data: TensorData;
   readonly dims: readonly number[];
 }
