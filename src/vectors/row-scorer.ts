@@ -97,13 +97,18 @@ export const jsScorer: RowScorer = {
 
 /**
  * One ONNX MatMul node, `scores[n, b] = matrix[n, d] x query[d, b]` with every dimension
- * symbolic, opset 13, made with onnx 1.23 (`helper.make_graph([make_node('MatMul', ['matrix',
- * 'query'], ['scores'])], ...)`): 130 bytes, so it lives here rather than in the model bundle.
+ * symbolic, written by the same one-node writer as the int8 scan's graph (src/vectors/onnx-graph.ts),
+ * so it lives here rather than in the model bundle.
  */
-const MATMUL_ONNX = Buffer.from(
-  'CAg6eAofCgZtYXRyaXgKBXF1ZXJ5EgZzY29yZXMiBk1hdE11bBICbW1aGgoGbWF0cml4EhAKDggBEgoKAxIBbgoDEgFkWhkKBXF1ZXJ5EhAKDggBEgoKAxIBZAoDEgFiYhoKBnNjb3JlcxIQCg4IARIKCgMSAW4KAxIBYkIECgAQDQ==',
-  'base64',
-);
+const MATMUL_ONNX = oneNodeModel({
+  opType: 'MatMul',
+  opset: 13,
+  inputs: [
+    { name: 'matrix', type: OnnxElementType.float, shape: ['n', 'd'] },
+    { name: 'query', type: OnnxElementType.float, shape: ['d', 'b'] },
+  ],
+  outputs: [{ name: 'scores', type: OnnxElementType.float, shape: ['n', 'b'] }],
+});
 
 /**
  * The matrix-vector product in ONNX Runtime (MLAS, SIMD), already a dependency of the service.
@@ -131,7 +136,7 @@ export async function onnxMatMulScorer(logger: Logger): Promise<RowScorer> {
     interOpThreads: 1,
     logger,
   });
-  const session = await runtime.load('vector-matmul', new Uint8Array(MATMUL_ONNX));
+  const session = await runtime.load('vector-matmul', MATMUL_ONNX);
   const int8 = await onnxInt8BlockDot(runtime, logger);
   const buffers = new GatherBuffers(64 * 2 ** 20);
   const score = async (matrix: Float32Array, rows: number, d: number, query: Float32Array) => {
