@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { readJsonLines } from './json-lines.js';
 import type { EntityInput } from '../services/entity-service.js';
 
 /** One line of an import file: the fields of EntityInput, with images as file paths. */
@@ -50,21 +51,12 @@ export function importLineProblem(value: unknown): string | null {
 }
 
 export async function* readImportBatches(file: string, size: number): AsyncGenerator<ImportLine[]> {
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   let batch: ImportLine[] = [];
-  let lineNumber = 0;
-  for await (const text of lines) {
-    lineNumber += 1;
-    if (text.trim() === '') continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new Error(`${file}:${lineNumber}: not valid JSON`);
-    }
-    const problem = importLineProblem(parsed);
-    if (problem) throw new Error(`${file}:${lineNumber}: ${problem}`);
-    batch.push(parsed as ImportLine);
+  for await (const line of readJsonLines(file)) {
+    if (!line.json) throw new Error(`${file}:${line.lineNumber}: not valid JSON`);
+    const problem = importLineProblem(line.value);
+    if (problem) throw new Error(`${file}:${line.lineNumber}: ${problem}`);
+    batch.push(line.value as ImportLine);
     if (batch.length === size) {
       yield batch;
       batch = [];
@@ -97,19 +89,13 @@ export type NumberedImportLine =
  * image as `file` (a path relative to the folder) instead of `images`.
  */
 export async function* readNumberedImportLines(file: string): AsyncGenerator<NumberedImportLine> {
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  let lineNumber = 0;
-  for await (const text of lines) {
-    lineNumber += 1;
-    if (text.trim() === '') continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
+  for await (const line of readJsonLines(file)) {
+    const { lineNumber } = line;
+    if (!line.json) {
       yield { lineNumber, problem: 'not valid JSON' };
       continue;
     }
-    const withFile = fileAsImages(parsed);
+    const withFile = fileAsImages(line.value);
     if (typeof withFile === 'string') {
       yield { lineNumber, problem: withFile };
       continue;

@@ -1,7 +1,6 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Command } from 'commander';
@@ -9,6 +8,7 @@ import type { PixelBox } from '../geometry/box.js';
 import type { Pair } from '../linking/link-units.js';
 import type { LinkImageResult } from '../linking/link-result.js';
 import { runCli, type CliApp } from './cli-app.js';
+import { readJsonLines } from './json-lines.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { itemFailure, listImageFiles, unreadableFile, type ItemFailure } from './item-failures.js';
 import { integerOption, numberOption } from './options.js';
@@ -64,21 +64,13 @@ export function captionLineProblem(value: unknown): string | null {
 /** A captions file by image file name; a bad line is a usage error naming it (nothing is linked). */
 export async function readCaptions(file: string): Promise<Map<string, CaptionLine>> {
   const captions = new Map<string, CaptionLine>();
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  let lineNumber = 0;
-  for await (const text of lines) {
-    lineNumber += 1;
-    if (text.trim() === '') continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new UsageError(`${file}: line ${lineNumber}: not valid JSON`);
-    }
-    const problem = captionLineProblem(parsed);
+  for await (const line of readJsonLines(file)) {
+    const { lineNumber } = line;
+    if (!line.json) throw new UsageError(`${file}: line ${lineNumber}: not valid JSON`);
+    const problem = captionLineProblem(line.value);
     if (problem) throw new UsageError(`${file}: line ${lineNumber}: ${problem}`);
-    const line = parsed as CaptionLine;
-    captions.set(path.normalize(line.file), line);
+    const caption = line.value as CaptionLine;
+    captions.set(path.normalize(caption.file), caption);
   }
   return captions;
 }
