@@ -36,7 +36,7 @@ import { createModelRegistry } from '../src/inference/model-registry.js';
 import type { SessionPlacement } from '../src/inference/runtime/onnx-runtime.js';
 import { createLogger } from '../src/logger.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { benchMachine, percentile, round } from './report.js';
+import { benchMachine, round, timeRuns } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -78,18 +78,6 @@ function log(message: string): void {
   process.stderr.write(`[gpu-latency ${new Date().toISOString()}] ${message}\n`);
 }
 
-async function time(work: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {
-  for (let warm = 0; warm < 3; warm += 1) await work();
-  const samples: number[] = [];
-  for (let run = 0; run < runs; run += 1) {
-    const started = performance.now();
-    await work();
-    samples.push(performance.now() - started);
-  }
-  samples.sort((a, b) => a - b);
-  return { p50: round(percentile(samples, 0.5)), p95: round(percentile(samples, 0.95)) };
-}
-
 /** Deterministic values in [-1, 1) (an LCG): synthetic features of the right shapes. */
 function pseudoRandom(seed: number): () => number {
   let state = seed >>> 0;
@@ -113,7 +101,7 @@ async function measure(provider: 'cpu' | 'cuda'): Promise<ProviderReport> {
   const loadMs = round(performance.now() - started);
   const timings: Timing[] = [];
   const record = async (component: string, what: string, work: () => Promise<unknown>) => {
-    const { p50, p95 } = await time(work);
+    const { p50, p95 } = await timeRuns(work, runs);
     timings.push({ component, what, p50Ms: p50, p95Ms: p95, runs });
     log(`${provider} ${component.padEnd(16)} ${what.padEnd(48)} p50 ${p50} ms, p95 ${p95} ms`);
   };

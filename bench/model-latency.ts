@@ -25,7 +25,7 @@ import { createTextEncoder } from '../src/inference/text/text-encoder.js';
 import { createLogger } from '../src/logger.js';
 import { readManifest, type BundleManifest, type ComponentId } from '../src/models/bundle.js';
 import { PROJECT_ROOT } from '../src/paths.js';
-import { benchMachine, percentile, round } from './report.js';
+import { benchMachine, round, timeRuns } from './report.js';
 
 /** Local files, decoded under the service's default image limits. */
 const IMAGE_LIMITS = parseConfig({}).images;
@@ -48,18 +48,6 @@ interface Measurement {
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly runs: number;
-}
-
-async function time(work: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {
-  for (let warm = 0; warm < 3; warm += 1) await work();
-  const samples: number[] = [];
-  for (let run = 0; run < runs; run += 1) {
-    const started = performance.now();
-    await work();
-    samples.push(performance.now() - started);
-  }
-  samples.sort((a, b) => a - b);
-  return { p50: round(percentile(samples, 0.5)), p95: round(percentile(samples, 0.95)) };
 }
 
 function file(manifest: BundleManifest, id: ComponentId, name = 'model.onnx'): string {
@@ -92,7 +80,7 @@ async function measureAll(runtime: OnnxRuntime, manifest: BundleManifest): Promi
     loadMs: number,
     work: () => Promise<unknown>,
   ) => {
-    const { p50, p95 } = await time(work);
+    const { p50, p95 } = await timeRuns(work, runs);
     results.push({
       component,
       what,
