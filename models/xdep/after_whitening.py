@@ -14,6 +14,9 @@ nothing here reads the test source.
                and L2-normalised; a query cell's best match in the KB picture, averaged), alone
                and added to the global whitened cosine. Encodes dev and a pool sample with the
                Lite0 of trunks.py (var/xdep-trunks/rgba, from decode-rgba.ts).
+  multi-crop   test-time crops (centre 80% and 60%, four corners at 80% and 60%), each plain and mirrored,
+               averaged before the whitening, on both sides or on the query side alone (issue 12's
+               "flips and multi-crop at test time"; flips are in the shipped head).
   fine-tune    the whitening matrix as the initial value of a linear projection trained with
                InfoNCE on the pool's same-concept pairs across styles (projection.py's trained
                projections started from random weights), dev scored along the way.
@@ -144,6 +147,64 @@ def local_matching(features_dir: Path, split: Path, rgba_dir: Path, dev: str, ca
     return out
 
 
+def test_time_crops(image: Image.Image) -> dict[str, Image.Image]:
+    """The whole picture, centre crops at 80% and 60% of each side, and the four corners at each."""
+    w, h = image.size
+    crops = {"full": image}
+    for share in (0.8, 0.6):
+        cw, ch = int(w * share), int(h * share)
+        left, top = (w - cw) // 2, (h - ch) // 2
+        crops[f"centre {share}"] = image.crop((left, top, left + cw, top + ch))
+        for name, (x, y) in {"tl": (0, 0), "tr": (w - cw, 0), "bl": (0, h - ch), "br": (w - cw, h - ch)}.items():
+            crops[f"{name} {share}"] = image.crop((x, y, x + cw, y + ch))
+    return crops
+
+
+def multi_crop(features_dir: Path, split: Path, rgba_dir: Path, dev: str) -> dict:
+    trunk = trunks.TRUNKS["lite0"]
+    session = trunks.pooled_session(trunk)
+    data = trunks.load_rows(features_dir, split)
+    rows = data.rows
+    pool_vectors = trunks.encode(trunk, "white", data, rgba_dir)["plain"]["avg"][data.pool]
+    whitening = Whitening(normalise(pool_vectors), WHITENING_DIMS)
+
+    def encode(picked: list[int]) -> dict[str, np.ndarray]:
+        """Per crop name, [pictures, 1280]: the plain and mirrored pooled vectors averaged."""
+        out: dict[str, list[np.ndarray]] = {}
+        for row in picked:
+            image = trunks.prepare(np.asarray(Image.open(rgba_dir / f"{row}.png").convert("RGBA")), "white")
+            crops = test_time_crops(image)
+            pixels = []
+            for crop in crops.values():
+                p = trunks.to_pixels(crop, trunk.size)
+                pixels += [p, p[:, :, ::-1].copy()]
+            pooled = normalise(session.run(["avg"], {"pixels": np.stack(pixels)})[0])
+            for j, name in enumerate(crops):
+                out.setdefault(name, []).append(pooled[2 * j] + pooled[2 * j + 1])
+        return {name: normalise(np.stack(v)) for name, v in out.items()}
+
+    q = [i for i in data.sources if rows[i]["set"] == dev and rows[i]["role"] == "query"]
+    k = [i for i in data.sources if rows[i]["set"] == dev and rows[i]["role"] == "kb"]
+    ql, kl = [rows[i]["label"] for i in q], [rows[i]["label"] for i in k]
+    qv, kv = encode(q), encode(k)
+
+    def vector(side: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
+        return whitening(normalise(sum(side[n] for n in names)))
+
+    centre = ["full", "centre 0.8"]
+    five = centre + [f"{c} 0.8" for c in ("tl", "tr", "bl", "br")]
+    choices = {
+        "full (the shipped vector)": ["full"],
+        "full + centre 80%": centre,
+        "full + centre 80% + centre 60%": centre + ["centre 0.6"],
+        "full + centre and corners 80%": five,
+        "all 11": list(qv),
+    }
+    out = {name: entity_accuracy(vector(qv, names) @ vector(kv, names).T, ql, kl) for name, names in choices.items()}
+    out["all 11 on the query, full on the KB"] = entity_accuracy(vector(qv, list(qv)) @ vector(kv, ["full"]).T, ql, kl)
+    return out
+
+
 def fine_tuned_whitening(
     pool: np.ndarray, pool_mirrored: np.ndarray, labels: list[str], whitening: Whitening, dev_sets, *, seed: int,
     steps: int = 1500, lr: float = 1e-4, temperature: float = 0.1, batch_concepts: int = 256,
@@ -205,6 +266,7 @@ def main() -> None:
     results = {
         "kb-centring and csls": kb_centring_and_csls(whitening(q), ql, whitening(kb), kl, pool_flip),
         "local": local_matching(args.features, args.split, args.rgba, args.dev, trunks.CACHE / "after-whitening"),
+        "multi-crop": multi_crop(args.features, args.split, args.rgba, args.dev),
         "fine-tuned whitening": fine_tuned_whitening(
             f.plain[pool_rows],
             f.mirrored[pool_rows],
