@@ -102,10 +102,12 @@ try {
       const http = { a: [] as number[], b: [] as number[] };
       const server = { a: [] as number[], b: [] as number[] };
       const stages = { a: new Map<string, number[]>(), b: new Map<string, number[]>() };
+      // Each side's triples per query (scores and entities; not the timing), from the first run.
+      const answers = { a: new Map<number, string>(), b: new Map<number, string>() };
       let errors = 0;
       let turn = 0;
       for (let run = 0; run < runs; run += 1) {
-        for (const input of inputs) {
+        for (const [index, input] of inputs.entries()) {
           const order: Side[] = turn++ % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
           for (const side of order) {
             const answer = await linkImage(servers[side].client, input);
@@ -115,6 +117,7 @@ try {
               continue;
             }
             http[side].push(answer.ms);
+            if (run === 0) answers[side].set(index, JSON.stringify(answer.result.triples));
             for (const { stage, ms } of answer.result.timing) {
               if (stage === 'total') server[side].push(ms);
               else stages[side].set(stage, [...(stages[side].get(stage) ?? []), ms]);
@@ -146,6 +149,9 @@ try {
         group: group.name,
         requestsPerSide: http.a.length,
         errors,
+        queriesWithDifferentTriples: inputs.filter(
+          (_, index) => answers.a.get(index) !== answers.b.get(index),
+        ).length,
         a: summary('a'),
         b: summary('b'),
         loadAverage: os.loadavg(),
@@ -181,12 +187,12 @@ await writeFile(
   [
     `Measured ${report.date.slice(0, 10)} on ${machine.cpuModel} (${machine.cores} cores), ${machine.os}, Node ${machine.node}; load average ${loadBefore.map((v) => v.toFixed(1)).join(' ')} at the start, ${machine.loadAverageAtEnd.join(' ')} at the end (the machine was shared). A = ${trees.a}, B = ${trees.b}, both serving at once on one Neo4j; ${candidates} candidates; ${groups.map((g) => `${g.queries.length} ${g.name}`).join(' and ')}; ${runs} timed runs after one untimed pass, each query sent to A and B one after the other, the first alternating. HTTP = client wall time; stage columns are server p50 ms.`,
     '',
-    `| mode | sample | side | HTTP p50 | HTTP p95 | HTTP p99 | server p50 | ${stageNames.join(' | ')} |`,
-    `| --- | --- | --- | --: | --: | --: | --: | ${stageNames.map(() => '--:').join(' | ')} |`,
+    `| mode | sample | side | HTTP p50 | HTTP p95 | HTTP p99 | server p50 | ${stageNames.join(' | ')} | queries whose triples differ |`,
+    `| --- | --- | --- | --: | --: | --: | --: | ${stageNames.map(() => '--:').join(' | ')} | --: |`,
     ...results.flatMap((r) =>
       sides.map((side) => {
         const s = r[side];
-        return `| ${r.title} | ${r.group} | ${side.toUpperCase()} | ${s.http.p50Ms} | ${s.http.p95Ms} | ${s.http.p99Ms} | ${s.server.p50Ms} | ${stageNames.map((n) => s.stages[n] ?? '').join(' | ')} |`;
+        return `| ${r.title} | ${r.group} | ${side.toUpperCase()} | ${s.http.p50Ms} | ${s.http.p95Ms} | ${s.http.p99Ms} | ${s.server.p50Ms} | ${stageNames.map((n) => s.stages[n] ?? '').join(' | ')} | ${r.queriesWithDifferentTriples} |`;
       }),
     ),
     '',

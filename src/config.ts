@@ -63,6 +63,13 @@ export interface Config {
     readonly interOpThreads: number;
     /** Idle ONNX Runtime threads spin-wait (faster alone on dedicated cores; slower shared). */
     readonly spinning: boolean;
+    /**
+     * vision: the image-side models (image encoder and robust head, detector, faces, OCR) run in
+     * one worker thread, beside the text side and the event loop; off (default): every model on
+     * the event loop's thread. Off because it gained nothing on the shared 2-core machine (README,
+     * Performance). CPU only (CUDA keeps every session in process).
+     */
+    readonly onnxWorkers: 'off' | 'vision';
     /** Entities whose linker candidate vector `linkImage` keeps in process (0: none). */
     readonly candidateVectorCache: number;
   };
@@ -327,6 +334,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       intraOpThreads: readInteger(env, 'POLYLINK_INTRA_OP_THREADS', 0, [0, 256]),
       interOpThreads: readInteger(env, 'POLYLINK_INTER_OP_THREADS', 1, [1, 256]),
       spinning: readBoolean(env, 'POLYLINK_ONNX_SPINNING', false),
+      onnxWorkers: readChoice(env, 'POLYLINK_ONNX_WORKERS', 'off', ['off', 'vision'] as const),
       candidateVectorCache: readInteger(
         env,
         'POLYLINK_CANDIDATE_VECTOR_CACHE',

@@ -14,7 +14,12 @@ import {
   LinkerModel,
   type CandidateFeatures,
 } from './linker/linker-model.js';
-import { createOnnxRuntime, InferenceError, type OnnxRuntime } from './runtime/onnx-runtime.js';
+import {
+  createOnnxRuntime,
+  InferenceError,
+  type ModelLoader,
+  type OnnxRuntime,
+} from './runtime/onnx-runtime.js';
 import { FaceAnalyzer, type FaceAnalyzerConfig } from './vision/face-analyzer.js';
 import { ObjectDetector, type ObjectDetectorConfig } from './vision/object-detector.js';
 import { OcrReader, type OcrOptions } from './vision/ocr.js';
@@ -165,7 +170,7 @@ function settings<T extends object>(
 }
 
 async function loadVision(
-  runtime: OnnxRuntime,
+  runtime: ModelLoader,
   bundleDir: string,
   manifest: BundleManifest,
 ): Promise<VisionModels> {
@@ -221,7 +226,7 @@ export async function createModelRegistry(
   logger: Logger,
   options: {
     imageEncoder?: (
-      runtime: OnnxRuntime,
+      runtime: ModelLoader,
       bundleDir: string,
       component: ManifestComponent,
       robustComponent?: ManifestComponent,
@@ -237,6 +242,9 @@ export async function createModelRegistry(
     spinning: config.spinning,
     logger,
   });
+  // onnxruntime-node runs a model on the thread that calls it: the image side of a request
+  // overlaps its text side (src/linking/) only from another thread.
+  const visionRuntime = config.onnxWorkers === 'vision' ? runtime.worker('vision') : runtime;
   try {
     const started = performance.now();
     const textComponent = manifest.components.text;
@@ -247,7 +255,7 @@ export async function createModelRegistry(
     const image =
       imageComponent && options.imageEncoder
         ? await options.imageEncoder(
-            runtime,
+            visionRuntime,
             config.bundleDir,
             imageComponent,
             manifest.components.imageRobust,
@@ -283,7 +291,7 @@ export async function createModelRegistry(
       text,
       linker,
       vision() {
-        vision ??= loadVision(runtime, config.bundleDir, manifest);
+        vision ??= loadVision(visionRuntime, config.bundleDir, manifest);
         return vision;
       },
       encoders: {

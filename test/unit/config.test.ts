@@ -63,6 +63,7 @@ describe('parseConfig: defaults', () => {
         intraOpThreads: 0,
         interOpThreads: 1,
         spinning: false,
+        onnxWorkers: 'off',
         candidateVectorCache: 100_000,
       },
       vectors: { search: 'neo4j', pollMs: 1000, loadPageSize: 500 },
@@ -119,6 +120,7 @@ describe('parseConfig: models', () => {
         POLYLINK_INTRA_OP_THREADS: '2',
         POLYLINK_INTER_OP_THREADS: '2',
         POLYLINK_ONNX_SPINNING: 'true',
+        POLYLINK_ONNX_WORKERS: 'vision',
         POLYLINK_CANDIDATE_VECTOR_CACHE: '0',
       },
       CWD,
@@ -131,6 +133,7 @@ describe('parseConfig: models', () => {
       intraOpThreads: 2,
       interOpThreads: 2,
       spinning: true,
+      onnxWorkers: 'vision',
       candidateVectorCache: 0,
     });
   });

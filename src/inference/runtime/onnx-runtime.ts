@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import { AppError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -24,12 +26,16 @@ export interface TensorSignature {
   readonly shape: readonly (number | string)[];
 }
 
-export interface ModelSession {
-  readonly name: string;
+/** What a loaded model declares. */
+export interface ModelSignature {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   readonly inputs: readonly TensorSignature[];
   readonly outputs: readonly TensorSignature[];
+}
+
+export interface ModelSession extends ModelSignature {
+  readonly name: string;
   /** Runs the model; every input it declares must be fed, and nothing else. */
   run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
@@ -73,6 +79,9 @@ export interface SessionPlacement {
   readonly nodes?: Readonly<Record<string, number>>;
 }
 
+/** What loading a model needs: a runtime, or one of its worker threads (`OnnxRuntime.worker`). */
+export type ModelLoader = Pick<OnnxRuntime, 'load'>;
+
 export interface OnnxRuntime {
   /** The provider sessions really run on, after any fallback. */
   readonly provider: ExecutionProvider;
@@ -82,7 +91,14 @@ export interface OnnxRuntime {
   placements(): readonly SessionPlacement[];
   /** A model from its file, or from its bytes (a model small enough to live in the source). */
   load(name: string, file: string | Uint8Array): Promise<ModelSession>;
-  /** Releases every session this runtime created. */
+  /**
+   * Loads models into the worker thread of that name (started on first load, one per name), so
+   * that their runs leave the event loop free and overlap the caller's own models: onnxruntime-node
+   * runs every model synchronously on the thread that calls `run`. CPU only: with cuda, or with
+   * placement profiling, this is the runtime itself and sessions stay in process.
+   */
+  worker(name: string): ModelLoader;
+  /** Releases every session this runtime created and stops its worker threads. */
   close(): Promise<void>;
 }
 
@@ -106,7 +122,7 @@ let loadedOrt: { readonly module: typeof Ort; readonly packageDir: string } | nu
  * would bind to the first copy's library, and ONNX Runtime opens provider libraries from the
  * folder of the libonnxruntime.so it runs from.
  */
-function loadOrt(packageDir: string): { module: typeof Ort; packageDir: string } {
+export function loadOrt(packageDir: string): { module: typeof Ort; packageDir: string } {
   loadedOrt ??= {
     module: createRequire(import.meta.url)(packageDir) as typeof Ort,
     packageDir,
@@ -173,11 +189,11 @@ export function nodesPerProvider(profile: unknown): Record<string, number> {
   return Object.fromEntries([...nodes].map(([provider, names]) => [provider, names.size]));
 }
 
-function toOrtTensor(ort: typeof Ort, tensor: Tensor): Ort.Tensor {
+export function toOrtTensor(ort: typeof Ort, tensor: Tensor): Ort.Tensor {
   return new ort.Tensor(tensor.type, tensor.data, tensor.dims);
 }
 
-function fromOrtTensor(tensor: Ort.Tensor): Tensor {
+export function fromOrtTensor(tensor: Ort.Tensor): Tensor {
   return {
     type: tensor.type as Tensor['type'],
     data: tensor.data as TensorData,
@@ -189,6 +205,216 @@ function toSignature(metadata: Ort.InferenceSession.ValueMetadata): TensorSignat
   return metadata.isTensor
     ? { name: metadata.name, type: metadata.type, shape: [...metadata.shape] }
     : { name: metadata.name, type: 'non-tensor', shape: [] };
+}
+
+export function sessionSignature(session: Ort.InferenceSession): ModelSignature {
+  return {
+    inputNames: [...session.inputNames],
+    outputNames: [...session.outputNames],
+    inputs: session.inputMetadata.map(toSignature),
+    outputs: session.outputMetadata.map(toSignature),
+  };
+}
+
+/** A call to a worker thread (src/inference/runtime/onnx-worker.ts). */
+type WorkerCall =
+  | {
+      readonly kind: 'load';
+      readonly file: string | Uint8Array;
+      readonly options: Ort.InferenceSession.SessionOptions;
+    }
+  | { readonly kind: 'run'; readonly session: number; readonly feeds: Record<string, Tensor> }
+  | { readonly kind: 'release'; readonly session: number };
+
+export type WorkerRequest = WorkerCall & { readonly id: number };
+export type WorkerReply =
+  | { readonly id: number; readonly value: unknown }
+  | { readonly id: number; readonly error: string };
+
+/** A session the worker created: its number there and what the model declares. */
+export interface SessionInWorker extends ModelSignature {
+  readonly session: number;
+}
+
+/** A model session wherever it runs; `createOnnxRuntime` adds the checks every run makes. */
+export type SessionCore = Omit<ModelSession, 'name'>;
+
+function signatureOf({ inputNames, outputNames, inputs, outputs }: ModelSignature): ModelSignature {
+  return { inputNames, outputNames, inputs, outputs };
+}
+
+/**
+ * The worker's script: compiled next to this file in dist/, or else the TypeScript source (under
+ * tsx and vitest), imported after registering tsx's loader in the worker itself: Node 20 applies
+ * neither the parent's loader nor `--import` in a worker's execArgv to the worker's entry file.
+ */
+function workerScript(): { script: URL | string; eval: boolean } {
+  const compiled = new URL('./onnx-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(compiled))) return { script: compiled, eval: false };
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const source = new URL('./onnx-worker.ts', import.meta.url).href;
+  return {
+    script: `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); })`,
+    eval: true,
+  };
+}
+
+/**
+ * Inputs go over as copies the worker owns, handed over without a second copy: callers may
+ * reuse their arrays, and cloning a view would copy its whole buffer.
+ */
+function copiedForTransfer(feeds: Readonly<Record<string, Tensor>>): {
+  feeds: Record<string, Tensor>;
+  transfer: ArrayBuffer[];
+} {
+  const transfer: ArrayBuffer[] = [];
+  const copies = Object.entries(feeds).map(([key, tensor]): [string, Tensor] => {
+    const data = tensor.data.slice() as TensorData;
+    transfer.push(data.buffer as ArrayBuffer);
+    return [key, { type: tensor.type, data, dims: [...tensor.dims] }];
+  });
+  return { feeds: Object.fromEntries(copies), transfer };
+}
+
+/**
+ * One worker thread holding ONNX Runtime sessions. When the thread dies (an uncaught error), the
+ * calls it had are rejected with InferenceError, and the next call starts a new thread, which
+ * loads each session again from its file before running it. The thread keeps the process alive
+ * only while calls are pending, as in-process sessions do. It is never terminated with a run in
+ * flight: onnxruntime-node 1.30 then throws a C++ Napi::Error as the run returns into the dying
+ * thread, which aborts the whole process (seen in its tests), so `close` lets pending calls finish.
+ * Exported for its tests; the service reaches it through `OnnxRuntime.worker`.
+ */
+export class ModelWorker {
+  #thread: Worker | null = null;
+  /** Counts the threads started: a session loaded under an older one must be loaded again. */
+  #generation = 0;
+  #nextId = 0;
+  #closed = false;
+  readonly #pending = new Map<
+    number,
+    {
+      readonly settled: Promise<unknown>;
+      readonly resolve: (value: unknown) => void;
+      readonly reject: (error: Error) => void;
+    }
+  >();
+
+  constructor(
+    readonly name: string,
+    private readonly packageDir: string,
+    private readonly logger: Logger,
+    /** The thread's script; tests give a stand-in. */
+    private readonly script: { script: URL | string; eval: boolean } = workerScript(),
+  ) {}
+
+  async load(
+    file: string | Uint8Array,
+    options: Ort.InferenceSession.SessionOptions,
+  ): Promise<SessionCore> {
+    const load = async () => (await this.#call({ kind: 'load', file, options })) as SessionInWorker;
+    const first = await load();
+    let loaded = { generation: this.#generation, session: Promise.resolve(first.session) };
+    const sessionNumber = () => {
+      this.#start();
+      if (loaded.generation !== this.#generation) {
+        loaded = {
+          generation: this.#generation,
+          session: load().then((again) => again.session),
+        };
+      }
+      return loaded.session;
+    };
+    return {
+      ...signatureOf(first),
+      run: async (feeds) => {
+        const session = await sessionNumber();
+        const copies = copiedForTransfer(feeds);
+        const call = { kind: 'run', session, feeds: copies.feeds } as const;
+        return (await this.#call(call, copies.transfer)) as Record<string, Tensor>;
+      },
+      release: async () => {
+        if (this.#thread === null || loaded.generation !== this.#generation) return;
+        try {
+          await this.#call({ kind: 'release', session: await loaded.session });
+        } catch (error) {
+          // A thread that stopped meanwhile took its sessions with it.
+          if (this.#thread !== null) throw error;
+        }
+      },
+    };
+  }
+
+  /** Refuses new calls, lets the pending ones finish, then stops the thread. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#pending.values()].map(({ settled }) => settled));
+    const thread = this.#thread;
+    if (thread === null) return;
+    await thread.terminate();
+    this.#stopped(thread, new Error('closed'));
+  }
+
+  #start(): Worker {
+    if (this.#closed) throw new InferenceError(`ONNX worker "${this.name}" is closed`);
+    if (this.#thread !== null) return this.#thread;
+    const { script, eval: isCode } = this.script;
+    const thread = new Worker(script, {
+      name: `onnx-${this.name}`,
+      eval: isCode,
+      workerData: { packageDir: this.packageDir },
+    });
+    thread.unref();
+    thread.on('message', (reply: WorkerReply) => {
+      const pending = this.#pending.get(reply.id);
+      if (pending === undefined) return;
+      this.#pending.delete(reply.id);
+      if (this.#pending.size === 0) thread.unref();
+      if ('error' in reply) pending.reject(new Error(reply.error));
+      else pending.resolve(reply.value);
+    });
+    // An uncaught error ends the thread by itself, between runs (a run holds its JS thread).
+    thread.on('error', (error) => this.#stopped(thread, error));
+    thread.on('exit', (code) => this.#stopped(thread, new Error(`exited with code ${code}`)));
+    this.#thread = thread;
+    this.#generation += 1;
+    return thread;
+  }
+
+  #call(call: WorkerCall, transfer: ArrayBuffer[] = []): Promise<unknown> {
+    const thread = this.#start();
+    const id = this.#nextId++;
+    let settle!: { resolve: (value: unknown) => void; reject: (error: Error) => void };
+    const settled = new Promise<unknown>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    this.#pending.set(id, { settled, ...settle });
+    thread.ref();
+    try {
+      thread.postMessage({ ...call, id } satisfies WorkerRequest, transfer);
+    } catch (error) {
+      this.#pending.delete(id);
+      if (this.#pending.size === 0) thread.unref();
+      settle.reject(
+        new InferenceError(`Cannot send a ${call.kind} call to ONNX worker "${this.name}"`, error),
+      );
+    }
+    return settled;
+  }
+
+  #stopped(thread: Worker, cause: Error) {
+    if (this.#thread !== thread) return;
+    this.#thread = null;
+    const error = new InferenceError(`ONNX worker "${this.name}" stopped`, cause);
+    for (const { reject } of this.#pending.values()) reject(error);
+    this.#pending.clear();
+    if (!this.#closed) {
+      this.logger.error(
+        { err: cause, worker: this.name },
+        'ONNX worker stopped; restarting on next use',
+      );
+    }
+  }
 }
 
 /**
@@ -207,17 +433,16 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions): OnnxRuntime {
     logger.warn({ reason }, 'CUDA was requested; running every model on CPU');
   };
 
-  let ort: typeof Ort;
+  let loaded: { module: typeof Ort; packageDir: string };
   const cudaDir = options.cudaDir ?? path.resolve('var/cuda');
   const cudaPackage = requested === 'cuda' ? cudaPackageDir(cudaDir) : null;
   if (requested === 'cuda' && cudaPackage === null) {
-    ort = loadOrt(npmPackageDir()).module;
+    loaded = loadOrt(npmPackageDir());
     fallBack(
       `no CUDA runtime assembled under ${cudaDir} (scripts/setup-cuda.sh assembles it from PyPI)`,
     );
   } else if (cudaPackage !== null) {
-    const loaded = loadOrt(cudaPackage);
-    ort = loaded.module;
+    loaded = loadOrt(cudaPackage);
     if (loaded.packageDir !== cudaPackage) {
       fallBack(
         `this process loaded onnxruntime-node from ${loaded.packageDir} before the CUDA copy in ` +
@@ -226,13 +451,31 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions): OnnxRuntime {
     }
   } else {
     // CPU sessions run as well from an already loaded CUDA copy: the same ONNX Runtime build.
-    ort = loadOrt(npmPackageDir()).module;
+    loaded = loadOrt(npmPackageDir());
   }
+  const ort = loaded.module;
 
   const reportPlacement = options.reportPlacement ?? requested === 'cuda';
   let profileDir: string | null = null;
   const sessions = new Set<ModelSession>();
   const placements = new Map<string, SessionPlacement>();
+  // CUDA sessions and profiled ones stay in process: the placement profile is read from this
+  // process's files, and the worker path has not been run on a GPU.
+  const workersAllowed = requested === 'cpu' && !reportPlacement;
+  const workers = new Map<string, ModelWorker>();
+
+  const cpuOptions: Ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: options.intraOpThreads,
+    interOpNumThreads: options.interOpThreads,
+    extra: {
+      session: {
+        intra_op: { allow_spinning: options.spinning ? '1' : '0' },
+        inter_op: { allow_spinning: options.spinning ? '1' : '0' },
+      },
+    },
+    executionProviders: ['cpu'],
+  };
 
   async function createSession(
     name: string,
@@ -249,16 +492,8 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions): OnnxRuntime {
       profilePrefix = path.join(profileDir, `${sessions.size}-${name.replace(/[^\w.-]/g, '_')}`);
     }
     const base: Ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: options.intraOpThreads,
-      interOpNumThreads: options.interOpThreads,
+      ...cpuOptions,
       ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
-      extra: {
-        session: {
-          intra_op: { allow_spinning: options.spinning ? '1' : '0' },
-          inter_op: { allow_spinning: options.spinning ? '1' : '0' },
-        },
-      },
     };
     if (provider === 'cuda') {
       try {
@@ -273,7 +508,7 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions): OnnxRuntime {
         );
       }
     }
-    return { session: await open({ ...base, executionProviders: ['cpu'] }), profilePrefix };
+    return { session: await open(base), profilePrefix };
   }
 
   /** Reads the first run's profile, then stops profiling: later runs pay nothing. */
@@ -299,7 +534,87 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions): OnnxRuntime {
     logger[level]({ ...placement }, 'model session placement (first run)');
   }
 
-  return {
+  /** The in-process session: onnxruntime-node runs it on the calling thread. */
+  async function loadInProcess(name: string, file: string | Uint8Array): Promise<SessionCore> {
+    const { session, profilePrefix: firstProfile } = await createSession(name, file);
+    let profilePrefix = firstProfile;
+    return {
+      ...sessionSignature(session),
+      async run(feeds) {
+        const ortFeeds = Object.fromEntries(
+          Object.entries(feeds).map(([key, tensor]) => [key, toOrtTensor(ort, tensor)]),
+        );
+        // Only the first run is profiled; runs that overlap it are profiled with it.
+        const profiledRun = profilePrefix;
+        profilePrefix = null;
+        let results: Ort.InferenceSession.ReturnType;
+        try {
+          results = await session.run(ortFeeds);
+        } catch (error) {
+          profilePrefix = profiledRun;
+          throw error;
+        }
+        if (profiledRun !== null) recordPlacement(name, session, profiledRun);
+        return Object.fromEntries(
+          Object.entries(results).map(([key, tensor]) => [key, fromOrtTensor(tensor)]),
+        );
+      },
+      release: () => session.release(),
+    };
+  }
+
+  /** Loads a model in process or in a worker, and adds the checks and errors every run has. */
+  async function load(
+    name: string,
+    file: string | Uint8Array,
+    worker: ModelWorker | null,
+  ): Promise<ModelSession> {
+    let core: SessionCore;
+    try {
+      core = worker ? await worker.load(file, cpuOptions) : await loadInProcess(name, file);
+    } catch (error) {
+      const from = typeof file === 'string' ? file : `${file.byteLength} bytes`;
+      throw new InferenceError(`Cannot load model "${name}" from ${from}`, error);
+    }
+    const placement: SessionPlacement = {
+      model: name,
+      requested,
+      provider,
+      ...(fallbackReason !== null && requested === 'cuda' ? { fallbackReason } : {}),
+    };
+    placements.set(name, placement);
+    logger[requested === 'cuda' ? 'info' : 'debug'](
+      { ...placement, ...(worker ? { worker: worker.name } : {}) },
+      'model session created',
+    );
+    const { inputNames } = core;
+    const model: ModelSession = {
+      name,
+      ...signatureOf(core),
+      async run(feeds) {
+        const given = Object.keys(feeds).sort();
+        const expected = [...inputNames].sort();
+        if (given.join('\0') !== expected.join('\0')) {
+          throw new InferenceError(
+            `Model "${name}" takes inputs [${expected.join(', ')}], was given [${given.join(', ')}]`,
+          );
+        }
+        try {
+          return await core.run(feeds);
+        } catch (error) {
+          throw new InferenceError(`Model "${name}" failed to run`, error);
+        }
+      },
+      async release() {
+        sessions.delete(model);
+        await core.release();
+      },
+    };
+    sessions.add(model);
+    return model;
+  }
+
+  const runtime: OnnxRuntime = {
     get provider() {
       return provider;
     },
@@ -309,69 +624,31 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions): OnnxRuntime {
     placements() {
       return [...placements.values()];
     },
-    async load(name, file) {
-      let created: Awaited<ReturnType<typeof createSession>>;
-      try {
-        created = await createSession(name, file);
-      } catch (error) {
-        const from = typeof file === 'string' ? file : `${file.byteLength} bytes`;
-        throw new InferenceError(`Cannot load model "${name}" from ${from}`, error);
+    load: (name, file) => load(name, file, null),
+    worker(workerName) {
+      if (!workersAllowed) {
+        logger.info(
+          { worker: workerName, requested, reportPlacement },
+          'ONNX worker threads hold CPU sessions without placement profiles only; these stay in process',
+        );
+        return runtime;
       }
-      const { session } = created;
-      let profilePrefix = created.profilePrefix;
-      const placement: SessionPlacement = {
-        model: name,
-        requested,
-        provider,
-        ...(fallbackReason !== null && requested === 'cuda' ? { fallbackReason } : {}),
-      };
-      placements.set(name, placement);
-      logger[requested === 'cuda' ? 'info' : 'debug']({ ...placement }, 'model session created');
-      const inputNames = [...session.inputNames];
-      const outputNames = [...session.outputNames];
-      const model: ModelSession = {
-        name,
-        inputNames,
-        outputNames,
-        inputs: session.inputMetadata.map(toSignature),
-        outputs: session.outputMetadata.map(toSignature),
-        async run(feeds) {
-          const given = Object.keys(feeds).sort();
-          const expected = [...inputNames].sort();
-          if (given.join('\0') !== expected.join('\0')) {
-            throw new InferenceError(
-              `Model "${name}" takes inputs [${expected.join(', ')}], was given [${given.join(', ')}]`,
-            );
+      return {
+        load(name, file) {
+          let worker = workers.get(workerName);
+          if (worker === undefined) {
+            worker = new ModelWorker(workerName, loaded.packageDir, logger);
+            workers.set(workerName, worker);
           }
-          const ortFeeds = Object.fromEntries(
-            Object.entries(feeds).map(([key, tensor]) => [key, toOrtTensor(ort, tensor)]),
-          );
-          // Only the first run is profiled; runs that overlap it are profiled with it.
-          const profiledRun = profilePrefix;
-          profilePrefix = null;
-          let results: Ort.InferenceSession.ReturnType;
-          try {
-            results = await session.run(ortFeeds);
-          } catch (error) {
-            profilePrefix = profiledRun;
-            throw new InferenceError(`Model "${name}" failed to run`, error);
-          }
-          if (profiledRun !== null) recordPlacement(name, session, profiledRun);
-          return Object.fromEntries(
-            Object.entries(results).map(([key, tensor]) => [key, fromOrtTensor(tensor)]),
-          );
-        },
-        async release() {
-          sessions.delete(model);
-          await session.release();
+          return load(name, file, worker);
         },
       };
-      sessions.add(model);
-      return model;
     },
     async close() {
       await Promise.all([...sessions].map((session) => session.release()));
+      await Promise.all([...workers.values()].map((worker) => worker.close()));
       if (profileDir !== null) rmSync(profileDir, { recursive: true, force: true });
     },
   };
+  return runtime;
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { ManifestComponent } from '../../models/bundle.js';
-import { InferenceError, type OnnxRuntime } from '../runtime/onnx-runtime.js';
+import { InferenceError, type ModelLoader } from '../runtime/onnx-runtime.js';
 
 /**
  * The bundle's style-robust image head (component `imageRobust`, issue 12): a small ONNX graph
@@ -50,7 +50,7 @@ function readConfig(component: ManifestComponent): HeadConfig {
 }
 
 export async function loadRobustImageHead(
-  runtime: OnnxRuntime,
+  runtime: ModelLoader,
   bundleDir: string,
   component: ManifestComponent,
 ): Promise<RobustImageHead> {

@@ -6,7 +6,7 @@ import type { ImageVectorEncoder } from '../encoders.js';
 import { ImageEncoder, loadClassList } from './image-encoder.js';
 import { loadRobustImageHead } from './image-robust-head.js';
 import { cropRgb, mirrorRgb, type DecodedImage, type PixelSpec } from './image-preprocess.js';
-import { InferenceError, type OnnxRuntime } from '../runtime/onnx-runtime.js';
+import { InferenceError, type ModelLoader } from '../runtime/onnx-runtime.js';
 
 /** The image component's settings in the bundle manifest. */
 interface ImageComponentConfig {
@@ -28,7 +28,7 @@ function readConfig(component: ManifestComponent): ImageComponentConfig {
  */
 export function imageVectorEncoderFactory(limits: ImageLimits) {
   return (
-    runtime: OnnxRuntime,
+    runtime: ModelLoader,
     bundleDir: string,
     component: ManifestComponent,
     robustComponent?: ManifestComponent,
@@ -47,7 +47,7 @@ export function imageVectorEncoderFactory(limits: ImageLimits) {
  * so a small region keeps its detail.
  */
 export async function createImageVectorEncoder(
-  runtime: OnnxRuntime,
+  runtime: ModelLoader,
   {
     bundleDir,
     component,

@@ -18,7 +18,7 @@ import {
   type DecodedText,
   type Quad,
 } from './ocr-postprocess.js';
-import { InferenceError, type ModelSession, type OnnxRuntime } from '../runtime/onnx-runtime.js';
+import { InferenceError, type ModelLoader, type ModelSession } from '../runtime/onnx-runtime.js';
 
 /**
  * Text reading with PaddleOCR's PP-OCRv4 models (Chinese + English): a DB text detector and an
@@ -124,7 +124,7 @@ export class OcrReader {
   }
 
   static async load(
-    runtime: OnnxRuntime,
+    runtime: ModelLoader,
     files: { readonly detector: string; readonly recognizer: string; readonly dictionary: string },
     options: Partial<OcrOptions> = {},
   ): Promise<OcrReader> {
