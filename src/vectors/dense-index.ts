@@ -83,6 +83,16 @@ export interface DenseIndexStats {
 
 const INITIAL_ROWS = 1024;
 
+/**
+ * The share of rows past which the second stage gives way to one float32 scan of them all.
+ * Rescoring a row costs a copy of it besides its product: at 100,000 image rows of 1,280
+ * dimensions in the service, a whole scan took about 25 ms, while searches rescoring 5,000-20,000
+ * rows took 80-120 ms (their copies also outgrow the 64 MiB of reused gather buffers, so each
+ * faults in fresh pages); a quarter, the earlier bound, let those through. An eighth keeps the
+ * copy under 64 MiB up to about 100,000 such rows (bench/results/knn-scale.md).
+ */
+const SCAN_ALL_SHARE = 1 / 8;
+
 /** One kind's rows: vectors in one Float32Array, the owning entity slot of each (-1: dead). */
 class VectorMatrix {
   data: Float32Array;
@@ -330,8 +340,8 @@ export class DenseVectorIndex {
    * U_e < T cannot be in the top `limit`; of the others, a row with a_r + b_r < L_e cannot be (or
    * tie with) its entity's best row. Stage 2 scores the remaining rows in float32, with the
    * scorer that scores them in the one-stage search, and ranks them as it does. Null: rows died or
-   * moved meanwhile; 'scan-all': a quarter of the rows or more would be rescored, and one float32
-   * scan costs less than copying them out.
+   * moved meanwhile; 'scan-all': an eighth of the rows or more would be rescored, and one float32
+   * scan costs less than copying them out (`SCAN_ALL_SHARE`).
    */
   private async searchTwoStage(
     matrix: VectorMatrix,
@@ -382,7 +392,7 @@ export class DenseVectorIndex {
       upper[slot] = -Infinity;
     }
     quantised.release(scan);
-    if (picked.length * 4 >= rows) return 'scan-all';
+    if (picked.length >= rows * SCAN_ALL_SHARE) return 'scan-all';
     const scores = await scorer.scoreRows(matrix.data, q, {
       count: rows,
       dimension: matrix.dimension,
