@@ -37,32 +37,26 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import trunks
-from .projection import excluded_concepts, load, normalise, retrieval, source_sets
+from .projection import (
+    entity_accuracy,
+    excluded_concepts,
+    info_nce_steps,
+    load,
+    normalise,
+    retrieval,
+    source_sets,
+)
+from .robust_head import fit
 
 WHITENING_DIMS = 256  # the shipped head's
 LOCAL_POOL_PICTURES = 600
 
 
-def entity_accuracy(scores: np.ndarray, query_labels: list[str], kb_labels: list[str]) -> dict:
-    """acc@1 / acc@5 from a [queries, KB pictures] score matrix (an entity's best picture)."""
-    entities = sorted(set(kb_labels))
-    column = {e: i for i, e in enumerate(entities)}
-    best = np.full((scores.shape[0], len(entities)), -np.inf, dtype=np.float64)
-    for j, label in enumerate(kb_labels):
-        best[:, column[label]] = np.maximum(best[:, column[label]], scores[:, j])
-    order = np.argsort(-best, axis=1, kind="stable")
-    gold = np.array([column[label] for label in query_labels])
-    rank = np.argmax(order == gold[:, None], axis=1)
-    return {"acc1": float(np.mean(rank < 1)), "acc5": float(np.mean(rank < 5))}
-
-
 class Whitening:
-    """PCA whitening fitted on the pool's plain vectors, as robust_head.py fits the shipped head."""
+    """PCA whitening fitted on a pool's vectors, as robust_head.py fits the shipped head."""
 
     def __init__(self, pool: np.ndarray, dims: int) -> None:
-        self.mean = pool.mean(axis=0, keepdims=True)
-        _, s, vt = np.linalg.svd(pool - self.mean, full_matrices=False)
-        self.matrix = (vt[:dims].T / np.maximum(s[:dims], 1e-6)).astype(np.float32)
+        self.mean, self.matrix = fit(pool, dims)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return normalise((x - self.mean) @ self.matrix)
@@ -209,15 +203,8 @@ def fine_tuned_whitening(
     pool: np.ndarray, pool_mirrored: np.ndarray, labels: list[str], whitening: Whitening, dev_sets, *, seed: int,
     steps: int = 1500, lr: float = 1e-4, temperature: float = 0.1, batch_concepts: int = 256,
 ) -> dict:  # fmt: skip
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    by_concept: dict[str, list[int]] = {}
-    for i, label in enumerate(labels):
-        by_concept.setdefault(label, []).append(i)
-    concepts = [c for c, rows in by_concept.items() if len(rows) >= 2]
     matrix = torch.nn.Parameter(torch.from_numpy(whitening.matrix.copy()))
     mean = torch.from_numpy(whitening.mean.astype(np.float32))
-    views = torch.from_numpy(np.stack([pool, pool_mirrored]))
     optimiser = torch.optim.Adam([matrix], lr=lr)
 
     def project(x: torch.Tensor) -> torch.Tensor:
@@ -229,18 +216,10 @@ def fine_tuned_whitening(
             return retrieval(project(torch.from_numpy(q)).numpy(), ql, project(torch.from_numpy(kb)).numpy(), kl)
 
     out = {"step 0": dev()}
-    for step in range(1, steps + 1):
-        chosen = rng.choice(len(concepts), size=min(batch_concepts, len(concepts)), replace=False)
-        pairs = [rng.choice(by_concept[concepts[c]], size=2, replace=False) for c in chosen]
-        view = torch.from_numpy(rng.integers(0, 2, size=(2, len(chosen))))
-        za = project(views[view[0], torch.tensor([a for a, _ in pairs])])
-        zb = project(views[view[1], torch.tensor([b for _, b in pairs])])
-        logits = za @ zb.T / temperature
-        target = torch.arange(len(chosen))
-        loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
+    for step, loss in info_nce_steps(
+        project, optimiser, pool, pool_mirrored, labels,
+        steps=steps, seed=seed, temperature=temperature, batch_concepts=batch_concepts,
+    ):  # fmt: skip
         if step in (25, 50, 100, 200, 400, 800, steps):
             out[f"step {step}"] = {**dev(), "loss": round(loss.item(), 3)}
     return out

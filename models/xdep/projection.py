@@ -25,6 +25,7 @@ import argparse
 import json
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,21 +61,24 @@ def excluded_concepts(split_file: Path) -> set[str]:
 
 def retrieval(queries: np.ndarray, q_labels: list[str], kb: np.ndarray, kb_labels: list[str]) -> dict:
     """acc@1 / acc@5 of each query's gold among KB entities (an entity's best-matching picture)."""
+    return {
+        **entity_accuracy(queries @ kb.T, q_labels, kb_labels),
+        "queries": int(len(queries)),
+        "entities": len(set(kb_labels)),
+    }
+
+
+def entity_accuracy(sims: np.ndarray, q_labels: list[str], kb_labels: list[str]) -> dict:
+    """acc@1 / acc@5 from any [queries, KB pictures] score matrix (an entity's best picture)."""
     entities = sorted(set(kb_labels))
     column = {e: i for i, e in enumerate(entities)}
-    sims = queries @ kb.T  # [q, kb pictures]
-    best = np.full((len(queries), len(entities)), -np.inf, dtype=np.float32)
+    best = np.full((sims.shape[0], len(entities)), -np.inf, dtype=np.float32)
     for j, label in enumerate(kb_labels):
         best[:, column[label]] = np.maximum(best[:, column[label]], sims[:, j])
     order = np.argsort(-best, axis=1)
     gold = np.array([column[label] for label in q_labels])
     rank = np.argmax(order == gold[:, None], axis=1)
-    return {
-        "acc1": float(np.mean(rank < 1)),
-        "acc5": float(np.mean(rank < 5)),
-        "queries": int(len(queries)),
-        "entities": len(entities),
-    }
+    return {"acc1": float(np.mean(rank < 1)), "acc5": float(np.mean(rank < 5))}
 
 
 def source_sets(f: Features, source: str, view: str) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
@@ -90,9 +94,7 @@ class Projection(torch.nn.Module):
         if hidden is None:
             self.net = torch.nn.Linear(dim, out, bias=False)
         else:
-            self.net = torch.nn.Sequential(
-                torch.nn.Linear(dim, hidden), torch.nn.GELU(), torch.nn.Linear(hidden, out)
-            )
+            self.net = torch.nn.Sequential(torch.nn.Linear(dim, hidden), torch.nn.GELU(), torch.nn.Linear(hidden, out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [n, dim] -> [n, out], L2-normalised
         return F.normalize(self.net(x), dim=-1)
@@ -110,18 +112,41 @@ def train_projection(
     temperature: float = 0.07,
     batch_concepts: int = 256,
 ) -> Projection:
-    """InfoNCE over concepts: two pictures of one concept in different styles are positives, every
-    other concept in the batch a negative; a random view (plain or mirrored) each time."""
+    """A projection from random weights, trained by `info_nce_steps`."""
     torch.manual_seed(seed)
+    model = Projection(pool.shape[1], out, hidden)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    for _ in info_nce_steps(
+        model, optimiser, pool, pool_mirrored, labels,
+        steps=steps, seed=seed, temperature=temperature, batch_concepts=batch_concepts,
+    ):  # fmt: skip
+        pass
+    return model.eval()
+
+
+def info_nce_steps(
+    project: Callable[[torch.Tensor], torch.Tensor],
+    optimiser: torch.optim.Optimizer,
+    pool: np.ndarray,
+    pool_mirrored: np.ndarray,
+    labels: list[str],
+    *,
+    steps: int,
+    seed: int,
+    temperature: float,
+    batch_concepts: int,
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """InfoNCE over concepts: two pictures of one concept in different styles are positives, every
+    other concept in the batch a negative; a random view (plain or mirrored) each time. `project`
+    maps [n, dim] vectors to L2-normalised ones through the optimiser's parameters; yields the
+    step number (from 1) and its loss after each optimiser step."""
     rng = np.random.default_rng(seed)
     by_concept: dict[str, list[int]] = {}
     for i, label in enumerate(labels):
         by_concept.setdefault(label, []).append(i)
     concepts = [c for c, rows in by_concept.items() if len(rows) >= 2]
     x = torch.from_numpy(np.stack([pool, pool_mirrored]))  # [2, n, dim]
-    model = Projection(pool.shape[1], out, hidden)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
-    for _ in range(steps):
+    for step in range(1, steps + 1):
         chosen = rng.choice(len(concepts), size=min(batch_concepts, len(concepts)), replace=False)
         a_rows, b_rows = [], []
         for c in chosen:
@@ -129,15 +154,15 @@ def train_projection(
             a_rows.append(a)
             b_rows.append(b)
         views = torch.from_numpy(rng.integers(0, 2, size=(2, len(chosen))))
-        za = model(x[views[0], torch.tensor(a_rows)])
-        zb = model(x[views[1], torch.tensor(b_rows)])
+        za = project(x[views[0], torch.tensor(a_rows)])
+        zb = project(x[views[1], torch.tensor(b_rows)])
         logits = za @ zb.T / temperature
         target = torch.arange(len(chosen))
         loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-    return model.eval()
+        yield step, loss
 
 
 def main() -> None:
@@ -170,9 +195,7 @@ def main() -> None:
     trained: dict[str, Projection] = {}
     for name, hidden in (("linear-256", None), ("mlp-256", 1024)):
         t0 = time.time()
-        model = train_projection(
-            pool, pool_m, pool_labels, out=256, hidden=hidden, steps=args.steps, seed=args.seed
-        )
+        model = train_projection(pool, pool_m, pool_labels, out=256, hidden=hidden, steps=args.steps, seed=args.seed)
         trained[name] = model
         print(f"trained {name} in {time.time() - t0:.0f} s")
 
