@@ -382,8 +382,8 @@ async function startupChild(mode: 'memory' | 'neo4j'): Promise<void> {
   const usage = process.memoryUsage();
   // Right after the load, V8 still holds the heap pages the load's garbage took (the vectors
   // arrive as JS arrays, page by page) and returns them over the next seconds of idle time: at
-  // 100,000 entities RSS fell by 120-160 MiB in 20 s. Both are reported; the settled one is what a
-  // running service holds.
+  // 100,000 entities RSS fell by 66-120 MiB in 20 s (three start-ups, 2026-12-05). Both are
+  // reported; the settled one is what a running service holds.
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   global.gc?.();
   const settled = process.memoryUsage();
