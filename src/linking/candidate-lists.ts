@@ -55,22 +55,27 @@ export class CandidateLists {
   }
 
   /**
-   * One list per distinct mention text, as the linker's training lists were made; all of them in
-   * one read transaction (the BM25 lists in one Cypher call, the rule pools in another).
+   * One list per distinct mention text, as the linker's training lists were made; the BM25 lists
+   * in one Cypher call and the rule pools in another, read while `queryVectors` (one per text) are
+   * still being encoded.
    */
   async searchMentions(
     request: LinkRequest,
-    queryVectors: ReadonlyMap<string, Float32Array>,
+    texts: readonly string[],
+    queryVectors: Promise<ReadonlyMap<string, Float32Array>>,
     keys: ListedKeys,
   ): Promise<Map<string, CandidateList>> {
-    const queries = [...queryVectors].map(([mention, textVector]) => ({
+    const queries = texts.map((mention) => ({
       mention,
-      textVector,
+      textVector: null,
       imageVector: null,
       limit: request.candidates,
       domain: domainOf(request),
     }));
-    const lists = await this.deps.candidates.searchKeysMany(queries);
+    const lists = await this.deps.candidates.searchKeysMany(
+      queries,
+      queryVectors.then((vectors) => texts.map((text) => vectors.get(text) ?? null)),
+    );
     return new Map(queries.map(({ mention }, i) => [mention, noteKeys(lists[i]!, keys)] as const));
   }
 

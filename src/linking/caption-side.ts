@@ -49,10 +49,19 @@ export class CaptionSide {
   ): Promise<CaptionSideResult> {
     const { models, request, clock } = context;
     const mentions = await clock.time('mentions', () => this.mentionsOf(request));
-    const text = await clock.time('encode-text', () => encodeCaption(models, request, mentions));
-    const byText = await clock.time('candidates', () =>
-      this.deps.lists.searchMentions(request, text.queryVectors, keys),
+    const texts = queryTexts(mentions);
+    // The mention searches are sent first: their BM25 and rule half needs only the texts, so Neo4j
+    // answers it while the encoder runs, and only the dense text lists wait for the vectors. The
+    // candidates stage therefore overlaps encode-text.
+    const queryVectors = settledLater<ReadonlyMap<string, Float32Array>>();
+    const byTextPending = clock.time('candidates', () =>
+      this.deps.lists.searchMentions(request, texts, queryVectors.promise, keys),
     );
+    const encoding = clock.time('encode-text', () =>
+      encodeCaption(models, request, mentions, texts),
+    );
+    encoding.then((encoded) => queryVectors.resolve(encoded.queryVectors), queryVectors.reject);
+    const [text, byText] = await Promise.all([encoding, byTextPending]);
     const mentionLists = mentions.map(
       (mention) => byText.get(candidateText(mention.text)) ?? EMPTY_LIST,
     );
@@ -70,6 +79,28 @@ export class CaptionSide {
   }
 }
 
+/** A promise and the functions that settle it (Promise.withResolvers, which Node 20 lacks). */
+function settledLater<T>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (reason: unknown) => void;
+} {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((onValue, onError) => {
+    resolve = onValue;
+    reject = onError;
+  });
+  return { promise, resolve, reject };
+}
+
+/** The distinct non-empty candidate texts of the mentions, in order: one search and vector each. */
+function queryTexts(mentions: readonly LinkMention[]): string[] {
+  const texts = new Set(mentions.map((mention) => candidateText(mention.text)));
+  texts.delete('');
+  return [...texts];
+}
+
 /**
  * The caption's token states exactly as the features were extracted (eval/features/FORMAT.md:
  * no prefix, at most 128 tokens), each mention's token positions, and one query vector per
@@ -79,6 +110,7 @@ async function encodeCaption(
   models: ReadyModels,
   request: LinkRequest,
   mentions: readonly LinkMention[],
+  texts: readonly string[],
 ): Promise<EncodedCaption> {
   const layout = models.linker.manifest.text;
   const tokens = await models.tokens.encodeTokens(request.caption, 'passage', {
@@ -89,11 +121,6 @@ async function encodeCaption(
     mentionTokenPositions(tokens.offsets, tokens.fromText, mention.start, mention.end),
   );
   const queryVectors = new Map<string, Float32Array>();
-  for (const mention of mentions) {
-    const text = candidateText(mention.text);
-    if (text !== '' && !queryVectors.has(text)) {
-      queryVectors.set(text, await models.text.encodeQuery(text));
-    }
-  }
+  for (const text of texts) queryVectors.set(text, await models.text.encodeQuery(text));
   return { tokenStates: tokens.states, positions, queryVectors };
 }

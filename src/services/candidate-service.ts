@@ -129,15 +129,20 @@ export class CandidateService {
   }
 
   /**
-   * `searchKeys` for several queries (a `linkImage` request's mentions) in one read transaction:
-   * the BM25 lists of all of them in one Cypher call, the rule pools in another, then each one's
-   * dense lists (Neo4j mode; in memory mode before the transaction, as `searchKeys` does). List i
-   * is exactly `searchKeys(queries[i])`: same entities, order, scores and generators.
+   * `searchKeys` for several queries (a `linkImage` request's mentions): the BM25 lists of all of
+   * them in one Cypher call and the rule pools in another, in one read transaction, then each
+   * one's dense lists (in process, or Neo4j's indexes in a second transaction). List i is exactly
+   * `searchKeys(queries[i])`: same entities, order, scores and generators.
+   *
+   * `textVectors`, when given, stands for the queries' text vectors while the caller still
+   * encodes them (list i gets vector i): the BM25 lists and rule pools need only the mention text,
+   * so Neo4j answers them while ONNX Runtime encodes, and only the dense text lists wait.
    */
   searchKeysMany(
     queries: readonly PreparedCandidateQuery[],
+    textVectors?: Promise<readonly (Float32Array | null)[]>,
   ): Promise<MergedCandidate<EntityKey>[][]> {
-    return this.searchManyAs(queries, ENTITY_KEY);
+    return this.searchManyAs(queries, ENTITY_KEY, textVectors);
   }
 
   private async searchAs<E extends EntityKey>(
@@ -173,13 +178,34 @@ export class CandidateService {
   private async searchManyAs<E extends EntityKey>(
     queries: readonly PreparedCandidateQuery[],
     projection: EntityProjection<E>,
+    textVectors?: Promise<readonly (Float32Array | null)[]>,
   ): Promise<MergedCandidate<E>[][]> {
-    if (queries.length === 0) return [];
+    if (queries.length === 0) {
+      await textVectors; // its failure is the caller's to hear of, not an unhandled rejection
+      return [];
+    }
+    // Sent before anything is awaited, so the Cypher is on its way before the caller's encoder
+    // takes the event loop's thread.
+    const lexical = this.lexicalLists(queries, projection);
+    const dense = (textVectors ?? Promise.resolve(queries.map((query) => query.textVector))).then(
+      (vectors) =>
+        this.denseListsMany(
+          queries.map((query, i) => ({ ...query, textVector: vectors[i] ?? null })),
+          projection,
+        ),
+    );
+    // Both awaited together: a failure of either is reported, and neither is left unobserved.
+    const [lexicalFound, denseFound] = await Promise.all([lexical, dense]);
+    return queries.map((query, i) => merged(query, { ...lexicalFound[i]!, ...denseFound[i]! }));
+  }
+
+  /** The BM25 list and rule pool of every query: two Cypher calls in one read transaction. */
+  private lexicalLists<E extends EntityKey>(
+    queries: readonly PreparedCandidateQuery[],
+    projection: EntityProjection<E>,
+  ): Promise<{ bm25: ScoredEntity<E>[]; pool: ScoredEntity<E>[] }[]> {
     const texts = queries.map((query) => fullTextQueries(query.mention));
-    const inMemory = this.dense
-      ? await Promise.all(queries.map((query) => this.searchInMemory(query)))
-      : null;
-    const found = await this.graph.read('candidates', async (tx) => {
+    return this.graph.read('candidates', async (tx) => {
       const bm25 = await searchFullTextMany(
         tx,
         'entity_text',
@@ -200,17 +226,36 @@ export class CandidateService {
         })),
         projection,
       );
+      return queries.map((_, i) => ({ bm25: bm25[i]!, pool: pool[i]! }));
+    });
+  }
+
+  /**
+   * Every query's three dense lists: in memory mode from the in-process index (key fields need no
+   * transaction), else from Neo4j's vector indexes in one read transaction; none when no query
+   * has a vector.
+   */
+  private async denseListsMany<E extends EntityKey>(
+    queries: readonly PreparedCandidateQuery[],
+    projection: EntityProjection<E>,
+  ): Promise<DenseLists<E>[]> {
+    const inMemory = this.dense
+      ? await Promise.all(queries.map((query) => this.searchInMemory(query)))
+      : null;
+    if (inMemory && isKeyProjection(projection)) return inMemory.map((hits) => keyHits<E>(hits));
+    const anyVector = queries.some(
+      ({ textVector, imageVector, robustImageVector }) =>
+        textVector !== null || imageVector !== null || (robustImageVector ?? null) !== null,
+    );
+    if (!anyVector)
+      return queries.map(() => ({ denseText: [], denseImage: [], denseImageRobust: [] }));
+    return this.graph.read('candidates.dense', async (tx) => {
       const lists = [];
       for (const [i, query] of queries.entries()) {
-        lists.push({
-          bm25: bm25[i]!,
-          pool: pool[i]!,
-          ...(await this.denseLists(tx, query, projection, inMemory?.[i] ?? null)),
-        });
+        lists.push(await this.denseLists(tx, query, projection, inMemory?.[i] ?? null));
       }
       return lists;
     });
-    return queries.map((query, i) => merged(query, found[i]!));
   }
 
   /** A query's three dense lists: from the in-process hits when given, else Neo4j's indexes. */
@@ -219,11 +264,7 @@ export class CandidateService {
     query: PreparedCandidateQuery,
     projection: EntityProjection<E>,
     inMemory: InMemoryHits | null,
-  ): Promise<{
-    denseText: CosineHits<E>;
-    denseImage: CosineHits<E>;
-    denseImageRobust: CosineHits<E>;
-  }> {
+  ): Promise<DenseLists<E>> {
     if (inMemory) return resolveHits(tx, inMemory, projection);
     const { textVector, imageVector, limit, domain } = query;
     const robustImageVector = query.robustImageVector ?? null;
@@ -335,6 +376,13 @@ interface InMemoryHits {
 
 type CosineHits<E> = { entity: E; cosine: number }[];
 
+/** A query's three dense lists, as cosines. */
+interface DenseLists<E> {
+  denseText: CosineHits<E>;
+  denseImage: CosineHits<E>;
+  denseImageRobust: CosineHits<E>;
+}
+
 function cosines<E>(hits: readonly { entity: E; score: number }[]): CosineHits<E> {
   return hits.map((hit) => ({ entity: hit.entity, cosine: cosineOf(hit.score) }));
 }
@@ -348,11 +396,7 @@ async function resolveHits<E extends EntityKey>(
   tx: Tx,
   hits: InMemoryHits,
   projection: EntityProjection<E>,
-): Promise<{
-  denseText: CosineHits<E>;
-  denseImage: CosineHits<E>;
-  denseImageRobust: CosineHits<E>;
-}> {
+): Promise<DenseLists<E>> {
   const lists = [hits.denseText, hits.denseImage, hits.denseImageRobust];
   if (isKeyProjection(projection)) return keyHits<E>(hits);
   const ids = [...new Set(lists.flat().map((hit) => hit.entity.id))];
@@ -365,13 +409,7 @@ function isKeyProjection<E extends EntityKey>(projection: EntityProjection<E>): 
 }
 
 /** In-memory hits as key records: the index holds the key fields, so no query is needed. */
-function keyHits<E extends EntityKey>(
-  hits: InMemoryHits,
-): {
-  denseText: CosineHits<E>;
-  denseImage: CosineHits<E>;
-  denseImageRobust: CosineHits<E>;
-} {
+function keyHits<E extends EntityKey>(hits: InMemoryHits): DenseLists<E> {
   const lists = [hits.denseText, hits.denseImage, hits.denseImageRobust];
   return hitsAs(lists, new Map(lists.flat().map((hit) => [hit.entity.id, hit.entity as E])));
 }
@@ -379,11 +417,7 @@ function keyHits<E extends EntityKey>(
 function hitsAs<E extends EntityKey>(
   lists: readonly (readonly DenseHit[])[],
   records: ReadonlyMap<string, E>,
-): {
-  denseText: CosineHits<E>;
-  denseImage: CosineHits<E>;
-  denseImageRobust: CosineHits<E>;
-} {
+): DenseLists<E> {
   const [denseText, denseImage, denseImageRobust] = lists.map((list) =>
     list.flatMap((hit) => {
       const entity = records.get(hit.entity.id);

@@ -136,6 +136,37 @@ describe('searchKeysMany', () => {
     );
   });
 
+  for (const [label, serviceOf] of [
+    ['Neo4j vector indexes', () => service],
+    ['in-process vector index', () => memory.app.services.candidates as CandidateService],
+  ] as const) {
+    it(`gives the same lists when the text vectors arrive after the searches start (${label})`, async () => {
+      const searcher = serviceOf();
+      const queries = await queriesFor(mentionTexts(), t.domain, 100);
+      const given = await searcher.searchKeysMany(queries);
+      // As linkImage's caption side calls it: no vectors in the queries, a promise of them that
+      // settles only after the BM25 and rule reads have gone out.
+      const later = new Promise<(Float32Array | null)[]>((resolve) =>
+        setTimeout(() => resolve(queries.map((query) => query.textVector)), 50),
+      );
+      const pending = await searcher.searchKeysMany(
+        queries.map((query) => ({ ...query, textVector: null })),
+        later,
+      );
+      expect(pending.map(shape)).toEqual(given.map(shape));
+      expect(
+        pending.flat().some((c) => c.generators.some((g) => g.generator === 'DENSE_TEXT')),
+      ).toBe(true);
+    });
+  }
+
+  it('fails, and leaves no rejection unheard, when the text vectors fail', async () => {
+    const queries = await queriesFor(mentionTexts().slice(0, 3), t.domain, 10);
+    const failure = new Error('encoder failed');
+    await expect(service.searchKeysMany(queries, Promise.reject(failure))).rejects.toBe(failure);
+    await expect(service.searchKeysMany([], Promise.reject(failure))).rejects.toBe(failure);
+  });
+
   it('answers no queries with no lists', async () => {
     expect(await service.searchKeysMany([])).toEqual([]);
   });
