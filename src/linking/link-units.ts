@@ -43,13 +43,16 @@ export function toCandidateList(
   }[],
 ): CandidateList {
   const order: string[] = [];
-  const hits = new Map<string, GeneratorScores>();
+  const hits = new Map<string, Partial<Record<string, number>>>();
   for (const candidate of candidates) {
     const id = candidate.entity.id;
-    if (!hits.has(id)) order.push(id);
-    const scores: Partial<Record<string, number>> = { ...hits.get(id) };
+    let scores = hits.get(id);
+    if (scores === undefined) {
+      order.push(id);
+      scores = {};
+      hits.set(id, scores);
+    }
     for (const hit of candidate.generators) scores[hit.generator] = hit.score;
-    hits.set(id, scores);
   }
   return { order, hits };
 }
@@ -84,12 +87,22 @@ export function generatorFeatures(
   layout: readonly FeatureSlot[],
   evidence: { readonly text?: GeneratorScores; readonly image?: GeneratorScores },
 ): number[] {
-  return layout.map(({ generator, kind }) => {
-    const source = generator === IMAGE_GENERATOR ? evidence.image : evidence.text;
-    const score = source?.[generator];
-    if (score === undefined) return 0;
-    return kind === 'score' ? score : 1;
-  });
+  return featureRow(layout, evidence.text, evidence.image);
+}
+
+/** `generatorFeatures` without the evidence object: it runs once per candidate of every unit. */
+function featureRow(
+  layout: readonly FeatureSlot[],
+  text: GeneratorScores | undefined,
+  image: GeneratorScores | undefined,
+): number[] {
+  const row = new Array<number>(layout.length);
+  for (let i = 0; i < layout.length; i += 1) {
+    const { generator, kind } = layout[i]!;
+    const score = (generator === IMAGE_GENERATOR ? image : text)?.[generator];
+    row[i] = score === undefined ? 0 : kind === 'score' ? score : 1;
+  }
+  return row;
 }
 
 /** What one score list answers: a mention and a region paired, a lone mention, a lone region. */
@@ -127,19 +140,20 @@ export function makeUnit(
   const imageList = region === null ? null : listAt(sources.regionLists, region, 'region');
   const robustList =
     mention === null && region !== null ? sources.regionRobustLists?.[region] : null;
-  const candidates = [
-    ...new Set([
-      ...(textList?.order ?? []),
-      ...(imageList?.order ?? []),
-      // A lone region also takes the entities only its style-robust vector found.
-      ...(robustList?.order ?? []),
-    ]),
-  ];
+  // The union in list order (mention's, then region's, then a lone region's style-robust list):
+  // what `[...new Set([...a, ...b, ...c])]` gives, without the copies (1,000s per unit).
+  const seen = new Set<string>();
+  const candidates: string[] = [];
+  for (const list of [textList, imageList, robustList]) {
+    if (!list) continue;
+    for (const id of list.order) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      candidates.push(id);
+    }
+  }
   const features = candidates.map((id) =>
-    generatorFeatures(sources.layout, {
-      ...(textList ? { text: textList.hits.get(id) ?? {} } : {}),
-      ...(imageList ? { image: imageList.hits.get(id) ?? {} } : {}),
-    }),
+    featureRow(sources.layout, textList?.hits.get(id), imageList?.hits.get(id)),
   );
   return { mention, region, candidates, features };
 }
@@ -209,12 +223,15 @@ export function rankCandidates(
   if (scores.length !== candidates.length) {
     throw new RangeError(`${candidates.length} candidates but ${scores.length} scores`);
   }
-  return candidates
-    .map((entityId, index) => ({ entityId, score: scores[index]! }))
-    .sort(
-      (a, b) =>
-        b.score - a.score || (a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0),
-    );
+  const ranked = new Array<RankedCandidate>(candidates.length);
+  for (let i = 0; i < candidates.length; i += 1) {
+    ranked[i] = { entityId: candidates[i]!, score: scores[i]! };
+  }
+  return ranked.sort(byScoreThenId);
+}
+
+function byScoreThenId(a: RankedCandidate, b: RankedCandidate): number {
+  return b.score - a.score || (a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0);
 }
 
 /**
@@ -292,15 +309,16 @@ export function addImageEvidence(
   evidence: { readonly list: CandidateList; readonly generator: string },
   weight: number,
 ): RankedCandidate[] {
-  const linkerScore = new Map(ranked.map((candidate) => [candidate.entityId, candidate.score]));
-  return rankCandidates(
-    ranked.map((candidate) => candidate.entityId),
-    ranked.map(
-      (candidate) =>
-        candidate.score +
-        weight * (evidence.list.hits.get(candidate.entityId)?.[evidence.generator] ?? 0),
-    ),
-  ).map(({ entityId }) => ({ entityId, score: linkerScore.get(entityId)! }));
+  const { list, generator } = evidence;
+  // Ranked by linker score plus weighted cosine, each candidate keeping its linker score: the
+  // same order rankCandidates gives on the summed scores.
+  const reordered = ranked.map((candidate) => ({
+    candidate,
+    score: candidate.score + weight * (list.hits.get(candidate.entityId)?.[generator] ?? 0),
+    entityId: candidate.entityId,
+  }));
+  reordered.sort(byScoreThenId);
+  return reordered.map(({ candidate }) => candidate);
 }
 
 export interface LinkDecision {
@@ -323,7 +341,8 @@ export function decide(ranked: readonly RankedCandidate[], threshold: number | n
   if (!best) return { entityId: null, nil: true, score: null, alternatives: [] };
   // NIL when no candidate's linker score reaches the threshold: the first is the best unless the
   // order came from image evidence (`addImageEvidence`), which leaves the NIL decision unchanged.
-  const confidence = Math.max(...ranked.map((candidate) => candidate.score));
+  let confidence = -Infinity;
+  for (const candidate of ranked) confidence = Math.max(confidence, candidate.score);
   const nil = threshold !== null && confidence < threshold;
   return {
     entityId: nil ? null : best.entityId,
@@ -368,13 +387,15 @@ export function scorable(
   unit: LinkUnit,
   vectors: ReadonlyMap<string, ArrayLike<number>>,
 ): ScorableUnit {
-  const keep = unit.candidates.flatMap((id, index) => {
+  const candidates: string[] = [];
+  const kept: ArrayLike<number>[] = [];
+  const features: (readonly number[])[] = [];
+  unit.candidates.forEach((id, index) => {
     const vector = vectors.get(id);
-    return vector ? [{ id, vector, features: unit.features[index]! }] : [];
+    if (!vector) return;
+    candidates.push(id);
+    kept.push(vector);
+    features.push(unit.features[index]!);
   });
-  return {
-    candidates: keep.map((item) => item.id),
-    vectors: keep.map((item) => item.vector),
-    features: keep.map((item) => item.features),
-  };
+  return { candidates, vectors: kept, features };
 }

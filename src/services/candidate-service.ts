@@ -410,8 +410,14 @@ function isKeyProjection<E extends EntityKey>(projection: EntityProjection<E>): 
 
 /** In-memory hits as key records: the index holds the key fields, so no query is needed. */
 function keyHits<E extends EntityKey>(hits: InMemoryHits): DenseLists<E> {
-  const lists = [hits.denseText, hits.denseImage, hits.denseImageRobust];
-  return hitsAs(lists, new Map(lists.flat().map((hit) => [hit.entity.id, hit.entity as E])));
+  // Each hit carries its entity's key record from the index: used as it is (1,000s per list).
+  const asKeys = (list: readonly DenseHit[]): CosineHits<E> =>
+    list.map((hit) => ({ entity: hit.entity as E, cosine: hit.cosine }));
+  return {
+    denseText: asKeys(hits.denseText),
+    denseImage: asKeys(hits.denseImage),
+    denseImageRobust: asKeys(hits.denseImageRobust),
+  };
 }
 
 function hitsAs<E extends EntityKey>(

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { InferenceError } from '../../src/inference/runtime/onnx-runtime.js';
 import {
   addImageEvidence,
@@ -305,5 +306,175 @@ describe('region-only units: image evidence and unit kinds (issue 12)', () => {
     expect(unitKind({ mention: 0, region: 1 })).toBe('pair');
     expect(unitKind({ mention: 0, region: null })).toBe('mention');
     expect(unitKind({ mention: null, region: 2 })).toBe('region');
+  });
+});
+
+/**
+ * The hot paths of a request (issue 13: 1,000s of candidates per unit, a dozen units per scene)
+ * were rewritten without per-candidate copies; these are the plain formulations they replaced,
+ * units.py's reading of them, and each rewrite must give what its formulation gives.
+ */
+describe('the rewritten hot paths against their plain formulations', () => {
+  const ids = fc.constantFrom(...'abcdefghijklmnop'.split(''));
+  const scores = fc.dictionary(
+    fc.constantFrom(
+      'BM25',
+      'SHARED_WORDS',
+      'CONTAINMENT',
+      'ACRONYM',
+      'DENSE_TEXT',
+      'DENSE_IMAGE',
+      'DENSE_IMAGE_ROBUST',
+    ),
+    fc.double({ min: 0, max: 1, noNaN: true }),
+  );
+  const candidateList = fc
+    .array(fc.tuple(ids, scores), { maxLength: 12 })
+    .map((entries) =>
+      toCandidateList(
+        entries.map(([id, hits]) => ({
+          entity: { id },
+          generators: Object.entries(hits).map(([generator, score]) => ({ generator, score })),
+        })),
+      ),
+    );
+
+  function plainMakeUnit(source: UnitSources, mention: number | null, region: number | null) {
+    const textList = mention === null ? null : source.mentionLists[mention]!;
+    const imageList = region === null ? null : source.regionLists[region]!;
+    const robustList =
+      mention === null && region !== null ? source.regionRobustLists?.[region] : null;
+    const candidates = [
+      ...new Set([
+        ...(textList?.order ?? []),
+        ...(imageList?.order ?? []),
+        ...(robustList?.order ?? []),
+      ]),
+    ];
+    const features = candidates.map((id) =>
+      generatorFeatures(source.layout, {
+        ...(textList ? { text: textList.hits.get(id) ?? {} } : {}),
+        ...(imageList ? { image: imageList.hits.get(id) ?? {} } : {}),
+      }),
+    );
+    return { mention, region, candidates, features };
+  }
+
+  it('makeUnit', () => {
+    fc.assert(
+      fc.property(
+        candidateList,
+        candidateList,
+        candidateList,
+        fc.integer({ min: 0, max: 2 }),
+        (text, image, robust, kind) => {
+          const source: UnitSources = {
+            mentionLists: [text],
+            regionLists: [image],
+            regionRobustLists: [robust],
+            layout,
+          };
+          const [mention, region] = kind === 0 ? [0, 0] : kind === 1 ? [0, null] : [null, 0];
+          expect(makeUnit(source, { mention, region })).toEqual(
+            plainMakeUnit(source, mention, region),
+          );
+        },
+      ),
+    );
+  });
+
+  it('toCandidateList: the later hit of a generator counts', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(ids, scores), { maxLength: 12 }), (entries) => {
+        const candidates = entries.map(([id, hits]) => ({
+          entity: { id },
+          generators: Object.entries(hits).map(([generator, score]) => ({ generator, score })),
+        }));
+        const order: string[] = [];
+        const hits = new Map<string, Record<string, number>>();
+        for (const candidate of candidates) {
+          if (!hits.has(candidate.entity.id)) order.push(candidate.entity.id);
+          const merged: Record<string, number> = { ...hits.get(candidate.entity.id) };
+          for (const hit of candidate.generators) merged[hit.generator] = hit.score;
+          hits.set(candidate.entity.id, merged);
+        }
+        expect(toCandidateList(candidates)).toEqual({ order, hits });
+      }),
+    );
+  });
+
+  const distinctIds = fc.uniqueArray(ids, { maxLength: 16 });
+  // Ties are common in real scores (the int8 models, equal cosines): draw from few values.
+  const tiedScore = fc.constantFrom(-1, 0, 0.5, 1, 2);
+
+  it('rankCandidates and addImageEvidence', () => {
+    fc.assert(
+      fc.property(
+        distinctIds.chain((candidates) =>
+          fc.tuple(
+            fc.constant(candidates),
+            fc.array(tiedScore, { minLength: candidates.length, maxLength: candidates.length }),
+            candidateList,
+            fc.constantFrom(0, 1, 200),
+          ),
+        ),
+        ([candidates, values, evidence, weight]) => {
+          const byScore = (
+            a: { entityId: string; score: number },
+            b: { entityId: string; score: number },
+          ) =>
+            b.score - a.score || (a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0);
+          const plain = candidates
+            .map((entityId, index) => ({ entityId, score: values[index]! }))
+            .sort(byScore);
+          const ranked = rankCandidates(candidates, values);
+          expect(ranked).toEqual(plain);
+          const linkerScore = new Map(ranked.map((c) => [c.entityId, c.score]));
+          const plainEvidence = rankCandidates(
+            ranked.map((c) => c.entityId),
+            ranked.map((c) => c.score + weight * (evidence.hits.get(c.entityId)?.DENSE_IMAGE ?? 0)),
+          ).map(({ entityId }) => ({ entityId, score: linkerScore.get(entityId)! }));
+          expect(
+            addImageEvidence(ranked, { list: evidence, generator: 'DENSE_IMAGE' }, weight),
+          ).toEqual(plainEvidence);
+        },
+      ),
+    );
+  });
+
+  it('scorable and decide', () => {
+    fc.assert(
+      fc.property(
+        candidateList,
+        fc.uniqueArray(ids),
+        fc.constantFrom(null, 0, 0.5),
+        (candidates, cached, threshold) => {
+          const unit = makeUnit(
+            { mentionLists: [candidates], regionLists: [], layout },
+            { mention: 0, region: null },
+          );
+          const vectors = new Map(cached.map((id) => [id, [id.charCodeAt(0)]]));
+          const keep = unit.candidates.flatMap((id, index) =>
+            vectors.has(id)
+              ? [{ id, vector: vectors.get(id)!, features: unit.features[index]! }]
+              : [],
+          );
+          expect(scorable(unit, vectors)).toEqual({
+            candidates: keep.map((k) => k.id),
+            vectors: keep.map((k) => k.vector),
+            features: keep.map((k) => k.features),
+          });
+          const ranked = rankCandidates(
+            unit.candidates,
+            unit.candidates.map((id) => (id.charCodeAt(0) % 3) / 2),
+          );
+          const confidence = Math.max(...ranked.map((c) => c.score));
+          const decision = decide(ranked, threshold);
+          expect(decision.nil).toBe(
+            ranked.length === 0 || (threshold !== null && confidence < threshold),
+          );
+        },
+      ),
+    );
   });
 });

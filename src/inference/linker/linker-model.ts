@@ -436,9 +436,11 @@ export class LinkerModel {
     return tokens;
   }
 
-  private checkRow(row: ArrayLike<number>, width: number, what: string): void {
+  /** `what` names the row in the error; a function when it is built per candidate (1,000s a request). */
+  private checkRow(row: ArrayLike<number>, width: number, what: string | (() => string)): void {
     if (row.length !== width) {
-      throw new InferenceError(`${what} has ${row.length} values, expected ${width}`);
+      const name = typeof what === 'string' ? what : what();
+      throw new InferenceError(`${name} has ${row.length} values, expected ${width}`);
     }
   }
 
@@ -605,7 +607,9 @@ export class LinkerModel {
   ): Promise<Float32Array> {
     const { width, generatorFeatures } = this.manifest;
     this.checkRow(codes, this.manifest.codes * width, 'context codes');
-    vectors.forEach((vector, index) => this.checkRow(vector, width, `candidate vector ${index}`));
+    vectors.forEach((vector, index) =>
+      this.checkRow(vector, width, () => `candidate vector ${index}`),
+    );
     const featureWidth = generatorFeatures.length;
     if (featureWidth > 0) {
       if (!features || features.length !== vectors.length) {
@@ -614,7 +618,7 @@ export class LinkerModel {
         );
       }
       features.forEach((row, index) =>
-        this.checkRow(row, featureWidth, `generator features of candidate ${index}`),
+        this.checkRow(row, featureWidth, () => `generator features of candidate ${index}`),
       );
     }
     const count = vectors.length;
@@ -695,7 +699,7 @@ export class LinkerModel {
     const { width, generatorFeatures } = this.manifest;
     this.checkRow(item.codes, this.manifest.codes * width, `context codes ${row}`);
     item.vectors.forEach((vector, index) =>
-      this.checkRow(vector, width, `context ${row}: candidate vector ${index}`),
+      this.checkRow(vector, width, () => `context ${row}: candidate vector ${index}`),
     );
     const featureWidth = generatorFeatures.length;
     if (featureWidth === 0) return;
@@ -705,7 +709,7 @@ export class LinkerModel {
       );
     }
     item.features.forEach((features, index) =>
-      this.checkRow(features, featureWidth, `context ${row}: generator features ${index}`),
+      this.checkRow(features, featureWidth, () => `context ${row}: generator features ${index}`),
     );
   }
 
