@@ -328,16 +328,14 @@ describe('the rewritten hot paths against their plain formulations', () => {
     ),
     fc.double({ min: 0, max: 1, noNaN: true }),
   );
-  const candidateList = fc
-    .array(fc.tuple(ids, scores), { maxLength: 12 })
-    .map((entries) =>
-      toCandidateList(
-        entries.map(([id, hits]) => ({
-          entity: { id },
-          generators: Object.entries(hits).map(([generator, score]) => ({ generator, score })),
-        })),
-      ),
-    );
+  const candidateList = fc.array(fc.tuple(ids, scores), { maxLength: 12 }).map((entries) =>
+    toCandidateList(
+      entries.map(([id, hits]) => ({
+        entity: { id },
+        generators: Object.entries(hits).map(([generator, score]) => ({ generator, score })),
+      })),
+    ),
+  );
 
   function plainMakeUnit(source: UnitSources, mention: number | null, region: number | null) {
     const textList = mention === null ? null : source.mentionLists[mention]!;
