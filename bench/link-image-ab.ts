@@ -7,6 +7,10 @@
  *
  *   npx tsx bench/link-image-ab.ts --a /path/to/before --b . --instance NAME:BOLT:HTTP
  *     [--modes vandt-kg,vt-kg-given,vt-kg-auto] [--sample 30] [--runs 2] [--name NAME]
+ *     [--b-env KEY=VALUE ...]
+ *
+ * `--b-env` sets a variable for side B alone, so one tree can be compared with itself under
+ * another setting (e.g. --a . --b . --b-env POLYLINK_ONNX_WORKERS=vision).
  *
  * The instance must already hold the benchmark KB (e.g. bench/link-image-latency.ts
  * --import-only --keep-db); it is started if need be and left running. A benchmark, not a test.
@@ -36,6 +40,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '2' },
     candidates: { type: 'string', default: '1000' },
     name: { type: 'string', default: 'link-image-ab' },
+    'b-env': { type: 'string', multiple: true, default: [] },
     out: { type: 'string', default: path.join(PROJECT_ROOT, 'bench/results') },
   },
 });
@@ -48,7 +53,19 @@ const candidates = Number(values.candidates);
 const log = (message: string) =>
   process.stderr.write(`[link-image-ab ${new Date().toISOString()}] ${message}\n`);
 
-function startSide(root: string): Promise<{ child: ChildProcess; client: ServiceClient }> {
+/** `--b-env KEY=VALUE` pairs: side B's settings on top of this process's environment. */
+const bEnv = Object.fromEntries(
+  values['b-env'].map((pair) => {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`--b-env takes KEY=VALUE, got "${pair}"`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
+
+function startSide(
+  root: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; client: ServiceClient }> {
   const child = spawn(
     process.execPath,
     [
@@ -62,7 +79,7 @@ function startSide(root: string): Promise<{ child: ChildProcess; client: Service
       '--candidates',
       String(candidates),
     ],
-    { cwd: root, stdio: ['pipe', 'pipe', 'inherit'], env: process.env },
+    { cwd: root, stdio: ['pipe', 'pipe', 'inherit'], env },
   );
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
@@ -84,7 +101,10 @@ const groups: { name: string; queries: GoldQuery[] }[] = [
   },
 ];
 runNeo4jScript('start.sh', parseInstance(values.instance));
-const servers = { a: await startSide(trees.a), b: await startSide(trees.b) };
+const servers = {
+  a: await startSide(trees.a, process.env),
+  b: await startSide(trees.b, { ...process.env, ...bEnv }),
+};
 const loadBefore = os.loadavg();
 const results = [];
 try {
@@ -168,6 +188,7 @@ const report = {
   date: new Date().toISOString(),
   a: trees.a,
   b: trees.b,
+  bEnv,
   candidates,
   runs,
   groups: groups.map((g) => ({ name: g.name, queries: g.queries.map((q) => q.id) })),
@@ -185,7 +206,13 @@ const { machine } = report;
 await writeFile(
   path.join(values.out, `${values.name}.md`),
   [
-    `Measured ${report.date.slice(0, 10)} on ${machine.cpuModel} (${machine.cores} cores), ${machine.os}, Node ${machine.node}; load average ${loadBefore.map((v) => v.toFixed(1)).join(' ')} at the start, ${machine.loadAverageAtEnd.join(' ')} at the end (the machine was shared). A = ${trees.a}, B = ${trees.b}, both serving at once on one Neo4j; ${candidates} candidates; ${groups.map((g) => `${g.queries.length} ${g.name}`).join(' and ')}; ${runs} timed runs after one untimed pass, each query sent to A and B one after the other, the first alternating. HTTP = client wall time; stage columns are server p50 ms.`,
+    `Measured ${report.date.slice(0, 10)} on ${machine.cpuModel} (${machine.cores} cores), ${machine.os}, Node ${machine.node}; load average ${loadBefore.map((v) => v.toFixed(1)).join(' ')} at the start, ${machine.loadAverageAtEnd.join(' ')} at the end. A = ${trees.a}, B = ${trees.b}${
+      Object.keys(bEnv).length > 0
+        ? ` with ${Object.entries(bEnv)
+            .map(([key, value]) => `${key}=${value}`)
+            .join(' ')}`
+        : ''
+    }, both serving at once on one Neo4j; ${candidates} candidates; ${groups.map((g) => `${g.queries.length} ${g.name}`).join(' and ')}; ${runs} timed runs after one untimed pass, each query sent to A and B one after the other, the first alternating. HTTP = client wall time; stage columns are server p50 ms.`,
     '',
     `| mode | sample | side | HTTP p50 | HTTP p95 | HTTP p99 | server p50 | ${stageNames.join(' | ')} | queries whose triples differ |`,
     `| --- | --- | --- | --: | --: | --: | --: | ${stageNames.map(() => '--:').join(' | ')} | --: |`,

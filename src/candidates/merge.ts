@@ -73,9 +73,9 @@ export function mergeCandidates<E>(
   const byId = new Map<string, { entity: E; hits: GeneratorHit[] }>();
   const add = (entity: E, hit: GeneratorHit) => {
     const id = idOf(entity);
-    const entry = byId.get(id) ?? { entity, hits: [] };
-    entry.hits.push(hit);
-    byId.set(id, entry);
+    const entry = byId.get(id);
+    if (entry) entry.hits.push(hit);
+    else byId.set(id, { entity, hits: [hit] });
   };
   const best = bm25.reduce((max, hit) => Math.max(max, hit.score), 0);
   bm25.forEach((hit, index) =>
@@ -111,14 +111,16 @@ export function mergeCandidates<E>(
       }),
     );
   }
-  return [...byId.entries()]
-    .map(([id, { entity, hits }]) => ({
+  // Each entry scored once; sorted, cut and returned without intermediate copies.
+  const ranked: { id: string; candidate: MergedCandidate<E> }[] = [];
+  for (const [id, { entity, hits }] of byId) {
+    ranked.push({
       id,
-      entity,
-      score: combineGeneratorScores(hits),
-      generators: hits,
-    }))
-    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .slice(0, limit)
-    .map(({ entity, score, generators }) => ({ entity, score, generators }));
+      candidate: { entity, score: combineGeneratorScores(hits), generators: hits },
+    });
+  }
+  ranked.sort(
+    (a, b) => b.candidate.score - a.candidate.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+  return ranked.slice(0, limit).map(({ candidate }) => candidate);
 }

@@ -74,6 +74,30 @@ describe('normalizePixels', () => {
     ]);
   });
 
+  it('gives every byte value bit for bit the float32 of (v - mean) / std, in both layouts', () => {
+    // All 256 values in each channel, the channels shifted so that each sees every value.
+    const rgb = new Uint8Array(256 * 3);
+    for (let v = 0; v < 256; v += 1) rgb.set([v, (v + 85) % 256, (v + 170) % 256], v * 3);
+    for (const { mean, std } of [
+      { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375] }, // ImageNet, in bytes
+      { mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] },
+      { mean: [0, 0, 0], std: [255, 255, 255] },
+    ] as const) {
+      const spec = { width: 16, height: 16, mean, std } as const;
+      const nchw = normalizePixels(rgb, { ...spec, layout: 'nchw' });
+      const nhwc = normalizePixels(rgb, { ...spec, layout: 'nhwc' });
+      for (let pixel = 0; pixel < 256; pixel += 1) {
+        for (let channel = 0; channel < 3; channel += 1) {
+          const expected = Math.fround(
+            (rgb[pixel * 3 + channel]! - mean[channel]!) / std[channel]!,
+          );
+          expect(Object.is(nchw[channel * 256 + pixel], expected)).toBe(true);
+          expect(Object.is(nhwc[pixel * 3 + channel], expected)).toBe(true);
+        }
+      }
+    }
+  });
+
   it('refuses a buffer of the wrong size', () => {
     expect(() =>
       normalizePixels(new Uint8Array(5), { width: 2, height: 1, layout: 'nchw', ...identity }),
