@@ -144,43 +144,25 @@ export function normalizePixels(
   if (rgb.length !== plane * 3)
     throw new Error(`Expected ${plane * 3} bytes of RGB, got ${rgb.length}`);
   const out = new Float32Array(plane * 3);
-  // A byte has 256 values: each channel's `(v - mean) / std` is computed once per value, in the
-  // same double arithmetic and rounded to float32 on the same store, so the tensors are bit for
-  // bit those of the plain loop, with a table read instead of a division per value (a request
-  // normalises over a million values: detector, faces, OCR, whole image and crops).
-  const [table0, table1, table2] = channelTables(spec.mean, spec.std);
+  // The per-channel constants and the layout are hoisted out of the loop (a request normalises
+  // over a million pixels: detector, face, OCR, whole image and crops); the arithmetic is the
+  // same `(v - mean) / std`, so the tensors are bit for bit those of the plain loop.
+  const [mean0, mean1, mean2] = spec.mean;
+  const [std0, std1, std2] = spec.std;
   if (spec.layout === 'nchw') {
     for (let pixel = 0, at = 0; pixel < plane; pixel += 1, at += 3) {
-      out[pixel] = table0[rgb[at]!]!;
-      out[plane + pixel] = table1[rgb[at + 1]!]!;
-      out[2 * plane + pixel] = table2[rgb[at + 2]!]!;
+      out[pixel] = (rgb[at]! - mean0) / std0;
+      out[plane + pixel] = (rgb[at + 1]! - mean1) / std1;
+      out[2 * plane + pixel] = (rgb[at + 2]! - mean2) / std2;
     }
   } else {
     for (let at = 0; at < 3 * plane; at += 3) {
-      out[at] = table0[rgb[at]!]!;
-      out[at + 1] = table1[rgb[at + 1]!]!;
-      out[at + 2] = table2[rgb[at + 2]!]!;
+      out[at] = (rgb[at]! - mean0) / std0;
+      out[at + 1] = (rgb[at + 1]! - mean1) / std1;
+      out[at + 2] = (rgb[at + 2]! - mean2) / std2;
     }
   }
   return out;
-}
-
-const tablesBySpec = new Map<string, [Float32Array, Float32Array, Float32Array]>();
-
-/** Per channel, `(v - mean) / std` for v = 0..255, as float32; one set per mean and std. */
-function channelTables(
-  mean: PixelSpec['mean'],
-  std: PixelSpec['std'],
-): [Float32Array, Float32Array, Float32Array] {
-  const key = `${mean.join(',')}/${std.join(',')}`;
-  let tables = tablesBySpec.get(key);
-  if (!tables) {
-    const table = (channel: 0 | 1 | 2) =>
-      Float32Array.from({ length: 256 }, (_, value) => (value - mean[channel]) / std[channel]);
-    tables = [table(0), table(1), table(2)];
-    tablesBySpec.set(key, tables);
-  }
-  return tables;
 }
 
 /** Maps a box from model-input pixels back to original-image pixels (undoes resize and padding). */
