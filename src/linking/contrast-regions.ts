@@ -384,8 +384,13 @@ export function rarityMap(lab: LabImage, radius: number): Float32Array {
       const x0 = Math.max(0, cx - rc);
       const x1 = Math.min(cw, cx + rc + 1);
       const k = bin[y * width + x]!;
-      const at = (yy: number, xx: number) => integral[(yy * stride + xx) * bins + k]!;
-      const count = at(y1, x1) - at(y0, x1) - at(y1, x0) + at(y0, x0);
+      // The window's count of bin k from the four corners of the prefix sums (inline: this runs
+      // once per pixel, and a closure here was one allocation per pixel).
+      const count =
+        integral[(y1 * stride + x1) * bins + k]! -
+        integral[(y0 * stride + x1) * bins + k]! -
+        integral[(y1 * stride + x0) * bins + k]! +
+        integral[(y0 * stride + x0) * bins + k]!;
       const cells = Math.min(height, y1 * RARITY_CELL) - y0 * RARITY_CELL;
       const total = cells * (Math.min(width, x1 * RARITY_CELL) - x0 * RARITY_CELL);
       out[y * width + x] = -Math.log10(Math.max(count, 0.5) / total);
