@@ -133,6 +133,17 @@ const LINK_PROPERTIES = `{
   label: link.region.label, regionScore: link.region.score
 }`;
 
+/** A subquery of `writeLinkedImage`: `type` links from `l` to the entities in `$param`, counted. */
+function createLinks(param: string, type: 'MENTIONS' | 'DEPICTS', written: string): string {
+  return `CALL {
+       WITH l
+       UNWIND $${param} AS link
+       MATCH (e:Entity {id: link.entityId})
+       CREATE (l)-[:${type} ${LINK_PROPERTIES}]->(e)
+       RETURN count(*) AS ${written}
+     }`;
+}
+
 /**
  * Writes one linked image inside the caller's transaction: the query image's node (if new), the
  * LinkedImage of this image and model (MERGE: the same image and model replace their previous
@@ -158,20 +169,8 @@ export async function writeLinkedImage(
      WITH i, l
      CALL { WITH l MATCH (l)-[old:MENTIONS|DEPICTS]->() DELETE old }
      CALL { WITH l MATCH (l)-[:HAS_FINDING]->(f:Finding) DETACH DELETE f }
-     CALL {
-       WITH l
-       UNWIND $mentionLinks AS link
-       MATCH (e:Entity {id: link.entityId})
-       CREATE (l)-[:MENTIONS ${LINK_PROPERTIES}]->(e)
-       RETURN count(*) AS mentionsWritten
-     }
-     CALL {
-       WITH l
-       UNWIND $regionLinks AS link
-       MATCH (e:Entity {id: link.entityId})
-       CREATE (l)-[:DEPICTS ${LINK_PROPERTIES}]->(e)
-       RETURN count(*) AS regionsWritten
-     }
+     ${createLinks('mentionLinks', 'MENTIONS', 'mentionsWritten')}
+     ${createLinks('regionLinks', 'DEPICTS', 'regionsWritten')}
      CALL {
        WITH l
        UNWIND $findings AS finding
