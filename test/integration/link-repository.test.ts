@@ -27,6 +27,20 @@ const mention = (start: number, end: number, text: string) =>
   ({ start, end, text, source: 'GIVEN' }) as const;
 const region = (x: number) =>
   ({ x, y: 0, width: 10, height: 10, label: null, source: 'GIVEN', score: null }) as const;
+/** The mention side of triple `triple`, linked to `entityId`. */
+const mentionLink = (
+  triple: number,
+  entityId: string,
+  score: number,
+  at: ReturnType<typeof mention>,
+): StoredLink => ({ triple, kind: 'MENTION', entityId, score, mention: at, region: null });
+/** The region side of triple `triple`, linked to `entityId`. */
+const regionLink = (
+  triple: number,
+  entityId: string,
+  score: number,
+  at: ReturnType<typeof region>,
+): StoredLink => ({ triple, kind: 'REGION', entityId, score, mention: null, region: at });
 
 function writeOf(
   sha256: string,
@@ -98,30 +112,9 @@ describe('writeLinkedImage', () => {
       writeOf(
         sha256,
         [
-          {
-            triple: 0,
-            kind: 'MENTION',
-            entityId: ids.fox,
-            score: 3.5,
-            mention: mention(4, 7, 'fox'),
-            region: null,
-          },
-          {
-            triple: 0,
-            kind: 'REGION',
-            entityId: ids.fox,
-            score: 3.5,
-            mention: null,
-            region: region(0),
-          },
-          {
-            triple: 1,
-            kind: 'MENTION',
-            entityId: ids.owl,
-            score: 2.5,
-            mention: mention(16, 19, 'owl'),
-            region: null,
-          },
+          mentionLink(0, ids.fox, 3.5, mention(4, 7, 'fox')),
+          regionLink(0, ids.fox, 3.5, region(0)),
+          mentionLink(1, ids.owl, 2.5, mention(16, 19, 'owl')),
         ],
         [{ triple: 2, kind: 'REGION', score: 0.5, mention: null, region: region(20) }],
       ),
@@ -147,16 +140,7 @@ describe('writeLinkedImage', () => {
     await write(
       writeOf(
         sha256,
-        [
-          {
-            triple: 0,
-            kind: 'MENTION',
-            entityId: ids.fox,
-            score: 3,
-            mention: mention(4, 7, 'fox'),
-            region: null,
-          },
-        ],
+        [mentionLink(0, ids.fox, 3, mention(4, 7, 'fox'))],
         [
           {
             triple: 1,
@@ -168,22 +152,7 @@ describe('writeLinkedImage', () => {
         ],
       ),
     );
-    await write(
-      writeOf(
-        sha256,
-        [
-          {
-            triple: 0,
-            kind: 'MENTION',
-            entityId: ids.owl,
-            score: 4,
-            mention: mention(16, 19, 'owl'),
-            region: null,
-          },
-        ],
-        [],
-      ),
-    );
+    await write(writeOf(sha256, [mentionLink(0, ids.owl, 4, mention(16, 19, 'owl'))], []));
     const stored = await read(sha256);
     expect(stored?.links.map((link) => link.entityId)).toEqual([ids.owl]);
     expect(stored?.findings).toEqual([]);
@@ -207,30 +176,9 @@ describe('writeLinkedImage', () => {
       writeOf(
         sha256,
         [
-          {
-            triple: 0,
-            kind: 'MENTION',
-            entityId: ids.gone,
-            score: 3,
-            mention: mention(4, 7, 'fox'),
-            region: null,
-          },
-          {
-            triple: 0,
-            kind: 'REGION',
-            entityId: ids.gone,
-            score: 3,
-            mention: null,
-            region: region(0),
-          },
-          {
-            triple: 1,
-            kind: 'REGION',
-            entityId: ids.owl,
-            score: 2,
-            mention: null,
-            region: region(20),
-          },
+          mentionLink(0, ids.gone, 3, mention(4, 7, 'fox')),
+          regionLink(0, ids.gone, 3, region(0)),
+          regionLink(1, ids.owl, 2, region(20)),
         ],
         [],
       ),
@@ -254,14 +202,7 @@ describe('writeLinkedImage', () => {
 
   it('keeps the links of the same image under another model', async () => {
     const sha256 = hashOf('two-models');
-    const link: StoredLink = {
-      triple: 0,
-      kind: 'MENTION',
-      entityId: ids.fox,
-      score: 3,
-      mention: mention(4, 7, 'fox'),
-      region: null,
-    };
+    const link = mentionLink(0, ids.fox, 3, mention(4, 7, 'fox'));
     await write(writeOf(sha256, [link], [], 'linker:a'));
     await write(writeOf(sha256, [{ ...link, entityId: ids.owl }], [], 'linker:b'));
     expect((await read(sha256, 'linker:a'))?.links.map((l) => l.entityId)).toEqual([ids.fox]);

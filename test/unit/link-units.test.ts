@@ -6,6 +6,7 @@ import {
   decide,
   EMPTY_LIST,
   featureLayout,
+  GENERATORS,
   generatorFeatures,
   greedyPairs,
   knownPairUnits,
@@ -13,6 +14,7 @@ import {
   makeUnit,
   rankCandidates,
   regionEvidence,
+  ROBUST_IMAGE_GENERATOR,
   scorable,
   toCandidateList,
   unitContext,
@@ -317,15 +319,7 @@ describe('region-only units: image evidence and unit kinds (issue 12)', () => {
 describe('the rewritten hot paths against their plain formulations', () => {
   const ids = fc.constantFrom(...'abcdefghijklmnop'.split(''));
   const scores = fc.dictionary(
-    fc.constantFrom(
-      'BM25',
-      'SHARED_WORDS',
-      'CONTAINMENT',
-      'ACRONYM',
-      'DENSE_TEXT',
-      'DENSE_IMAGE',
-      'DENSE_IMAGE_ROBUST',
-    ),
+    fc.constantFrom<string>(...GENERATORS, ROBUST_IMAGE_GENERATOR),
     fc.double({ min: 0, max: 1, noNaN: true }),
   );
   const candidateList = fc.array(fc.tuple(ids, scores), { maxLength: 12 }).map((entries) =>
