@@ -43,6 +43,7 @@ from .projection import (
     info_nce_steps,
     load,
     normalise,
+    pool_indices,
     retrieval,
     source_sets,
 )
@@ -238,7 +239,7 @@ def main() -> None:
     started = time.time()
     f = load(args.features)
     excluded = excluded_concepts(args.split)
-    pool_rows = [i for i, r in enumerate(f.rows) if r["set"] == "pool" and r["label"] not in excluded]
+    pool_rows = pool_indices(f.rows, excluded)
     whitening = Whitening(f.plain[pool_rows], WHITENING_DIMS)
     q, ql, kb, kl = source_sets(f, args.dev, "flip")  # the shipped head reads the flip average
     pool_flip = whitening(normalise(f.plain[pool_rows] + f.mirrored[pool_rows]))

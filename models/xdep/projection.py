@@ -59,6 +59,11 @@ def excluded_concepts(split_file: Path) -> set[str]:
     return {re.sub(r"-FE0F", "", e) for e in held if e.startswith("emoji:")}
 
 
+def pool_indices(rows: list[dict], excluded: set[str]) -> list[int]:
+    """Indices of the pool's pictures, leaving out the concepts in `excluded` (excluded_concepts)."""
+    return [i for i, r in enumerate(rows) if r["set"] == "pool" and r["label"] not in excluded]
+
+
 def retrieval(queries: np.ndarray, q_labels: list[str], kb: np.ndarray, kb_labels: list[str]) -> dict:
     """acc@1 / acc@5 of each query's gold among KB entities (an entity's best-matching picture)."""
     return {
@@ -179,7 +184,7 @@ def main() -> None:
     started = time.time()
     f = load(args.features)
     excluded = excluded_concepts(args.split)
-    pool_rows = [i for i, r in enumerate(f.rows) if r["set"] == "pool" and r["label"] not in excluded]
+    pool_rows = pool_indices(f.rows, excluded)
     pool_labels = [f.rows[i]["label"] for i in pool_rows]
     pool, pool_m = f.plain[pool_rows], f.mirrored[pool_rows]
     mean = pool.mean(axis=0, keepdims=True)

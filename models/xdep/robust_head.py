@@ -29,7 +29,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from .projection import excluded_concepts, load, normalise, retrieval, source_sets
+from .projection import excluded_concepts, load, normalise, pool_indices, retrieval, source_sets
 
 DIMENSION = 256
 INPUT = "pooled"
@@ -73,7 +73,7 @@ def main() -> None:
 
     f = load(args.features)
     excluded = excluded_concepts(args.split)
-    pool_rows = [i for i, r in enumerate(f.rows) if r["set"] == "pool" and r["label"] not in excluded]
+    pool_rows = pool_indices(f.rows, excluded)
     mean, w = fit(f.plain[pool_rows], DIMENSION)
     model = head_graph(mean, w)
     args.out.mkdir(parents=True, exist_ok=True)

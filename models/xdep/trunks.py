@@ -58,7 +58,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from models.xdep.projection import excluded_concepts, normalise, retrieval
+from models.xdep.projection import excluded_concepts, normalise, pool_indices, retrieval
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "convert"))
 from efficientnet_lite import BlockConfig, EfficientNetLite, LiteConfig  # noqa: E402
@@ -297,7 +297,7 @@ def sample_pool(data: Data, n: int, seed: int = 1) -> Data:
 def load_rows(features_dir: Path, split: Path) -> Data:
     rows = json.loads((features_dir / "index.json").read_text())["rows"]
     excluded = excluded_concepts(split)
-    pool = [i for i, r in enumerate(rows) if r["set"] == "pool" and r["label"] not in excluded]
+    pool = pool_indices(rows, excluded)
     sources = [i for i, r in enumerate(rows) if r["set"] != "pool"]
     return Data(rows, pool, sources)
 
